@@ -1,0 +1,161 @@
+"""Run one stage over every photo of a (possibly multi-photo) run, one photo's failure never the others'.
+
+Each photo is processed on its own: its output and record are written, or its failure is recorded
+with the reason. When every photo succeeded the step returns normally and Dagster records one
+materialization per photo, each with its own metadata. When some failed, the successful ones are
+reported as materializations of their own partitions and the step then fails naming the broken
+photos, so the UI shows exactly which partitions failed; the sensor carries the successful ones on
+to the next stages in a follow-up run, and a failed one can be re-materialized alone.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import dagster as dg
+
+from restore_dagster.config import TOUCHUP_STAGES, Layout
+from restore_dagster.lineage import (
+    clear_failure,
+    fingerprints,
+    output_base,
+    read_record,
+    record_failure,
+    touchup_path,
+    touchup_signatures,
+    write_record,
+)
+from restore_dagster.registry import PhotoEntry
+from restore_dagster.resources import GpuResource, StorageResource
+from restore_dagster.settings import PhotoSettings
+
+
+class RestoreConfig(dg.Config):
+    """One-off overrides for this run (launchpad); empty fields keep each photo's stored settings."""
+
+    noise_level: int | None = None
+    long_side: int | None = None
+    colorize: str | None = None
+    model: str | None = None
+    render_factor: int | None = None
+    ssim_floor: float | None = None
+    max_bytes: int | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+@dataclass
+class PhotoJob:
+    """Everything a stage needs to process one photo."""
+
+    key: str
+    entry: PhotoEntry
+    settings: PhotoSettings  # effective: stored settings plus this run's overrides
+    layout: Layout
+    touchup: Path | None
+    storage: StorageResource
+    gpu: GpuResource | None = None
+    log: Any = None
+
+    def output(self, stage: str, extension: str) -> Path:
+        return output_base(self.layout, stage, self.key).with_suffix("." + extension)
+
+    def upstream(self, stage: str):
+        record = read_record(self.layout, stage, self.key)
+        if record is None:
+            raise FileNotFoundError(f"{self.key}: stage '{stage}' has no output yet; materialize it first")
+        return record
+
+
+@dataclass
+class StageOutput:
+    file: Path | None
+    record: dict[str, Any]  # plain JSON kept beside the output for later stages and the catalogue
+    metadata: dict[str, Any] = field(default_factory=dict)  # extra Dagster metadata (previews, markdown)
+
+
+def run_stage(
+    context: dg.AssetExecutionContext,
+    stage: str,
+    storage: StorageResource,
+    process: Callable[[PhotoJob], StageOutput],
+    config: RestoreConfig | None = None,
+    gpu: GpuResource | None = None,
+    checks: Callable[[dict[str, StageOutput]], list[dg.AssetCheckResult]] | None = None,
+) -> Iterator[Any]:
+    layout = storage.layout
+    settings_store = storage.settings()
+    stored_overrides = settings_store.all_overrides()
+    registry = storage.registry().load()
+    overrides = config.overrides() if config else {}
+    done: dict[str, StageOutput] = {}
+    failed: dict[str, str] = {}
+
+    for key in context.partition_keys:
+        started = time.perf_counter()
+        fingerprint = None
+        try:
+            entry = registry.photos.get(key)
+            if entry is None:
+                raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
+            stored = settings_store.get(key, stored_overrides)
+            # The record keeps the fingerprint of the *stored* settings, so a one-off override is not
+            # undone by the sensor on its next tick.
+            fingerprint = fingerprints(entry.signature, stored, touchup_signatures(layout, key))[stage]
+            touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
+            job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log)
+            out = process(job)
+            seconds = round(time.perf_counter() - started, 3)
+            record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
+            if overrides:
+                record["one_off_overrides"] = overrides
+            write_record(layout, stage, key, fingerprint, out.file, record)
+            clear_failure(layout, key)
+            out.record = record
+            done[key] = out
+            context.log.info(f"{stage} {key}: done in {seconds:.2f}s")
+        except Exception as exc:  # one broken photo must not fail or lose the others
+            reason = _reason(exc)
+            failed[key] = reason
+            record_failure(layout, key, stage, fingerprint or "", reason, context.run_id)
+            context.log.error(f"{stage} {key} failed: {reason}\n{traceback.format_exc(limit=6)}")
+        finally:
+            if gpu is not None:
+                gpu.free_memory(context.log, label=f"{stage} {key}")
+
+    check_results = checks(done) if checks else []
+    if not failed:
+        for key, out in done.items():
+            context.add_asset_metadata(_dagster_metadata(out), partition_key=key)
+        yield dg.MaterializeResult(check_results=check_results)
+        return
+    for key, out in done.items():
+        yield dg.AssetMaterialization(asset_key=context.asset_key, partition=key, metadata=_dagster_metadata(out))
+    yield from check_results
+    lines = "\n".join(f"- {key}: {reason}" for key, reason in failed.items())
+    raise dg.Failure(
+        description=f"{stage}: {len(failed)} of {len(context.partition_keys)} photo(s) failed:\n{lines}",
+        metadata={"failed": dg.MetadataValue.json(failed), "succeeded": dg.MetadataValue.json(sorted(done))},
+        allow_retries=False,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    # Our own errors already say what went wrong with which file; others get their type for context.
+    return text if type(exc).__module__.startswith("restore_dagster") else f"{type(exc).__name__}: {text}"
+
+
+def _dagster_metadata(out: StageOutput) -> dict[str, Any]:
+    plain = {k: v for k, v in out.record.items() if isinstance(v, (int, float, str, bool)) and k != "run_id"}
+    if out.file is not None:
+        plain["path"] = dg.MetadataValue.path(str(out.file))
+    return {**plain, **out.metadata}
+
+
+def preview_markdown(title: str, data_uri: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"**{title}**\n\n![{title}]({data_uri})")

@@ -1,0 +1,84 @@
+"""colorized: DeOldify on black-and-white photos; colour photos pass through unless configured otherwise."""
+import shutil
+
+import dagster as dg
+
+from restore_dagster import imaging
+from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.files import atomic_write_bytes
+from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.resources import GpuResource, StorageResource
+
+# Hasler & Süsstrunk colourfulness: ~0 for grey, ~15 "slightly colourful". A colourised photo below
+# this looks washed out, which usually means render_factor is too high for the scan's detail.
+COLOURFULNESS_FLOOR = 8.0
+
+
+def should_colorize(mode: str, is_grey: bool) -> bool:
+    return mode == "on" or (mode == "auto" and is_grey)
+
+
+def colorize_photo(job: PhotoJob) -> StageOutput:
+    from restore_dagster.models import deoldify
+
+    upscaled = job.upstream("upscaled")
+    is_grey = bool(job.upstream("scanned").metadata.get("is_grey"))
+    settings = job.settings
+    out = job.output("colorized", "png")
+    before = imaging.decode_stage_file(upscaled.file)
+    if job.touchup:
+        image, applied, model = imaging.decode_stage_file(job.touchup), False, "touch-up"
+        atomic_write_bytes(out, imaging.encode_png(image))
+    elif should_colorize(settings.colorize, is_grey):
+        generator = job.gpu.colorizer(settings.model)
+        image = deoldify.colorize(before, generator, render_factor=settings.render_factor)
+        applied, model = True, f"DeOldify {settings.model}"
+        atomic_write_bytes(out, imaging.encode_png(image))
+    else:
+        image, applied, model = before, False, "none (colour photo passed through)"
+        tmp = out.with_name(f".{out.name}.copy.tmp")
+        shutil.copyfile(upscaled.file, tmp)
+        tmp.replace(out)
+    record = {
+        "width": image.width,
+        "height": image.height,
+        "bytes": out.stat().st_size,
+        "colorized": applied,
+        "was_grey": is_grey,
+        "colorize_mode": settings.colorize,
+        "model": model,
+        "render_factor": settings.render_factor if applied else 0,
+        "colourfulness": round(float(imaging.colourfulness(image)), 2),
+        "device": job.gpu.torch_device if applied else "",
+    }
+    preview = imaging.before_after_preview(before, image)
+    return StageOutput(out, record, {"before_after": preview_markdown("before | after", preview)})
+
+
+def colourfulness_check(done):
+    checked = {k: o.record["colourfulness"] for k, o in done.items() if o.record["colorized"]}
+    washed = {k: v for k, v in checked.items() if v < COLOURFULNESS_FLOOR}
+    return [dg.AssetCheckResult(
+        check_name="colourful_enough",
+        passed=not washed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"floor": COLOURFULNESS_FLOOR, "colourfulness": dg.MetadataValue.json(checked)},
+        description=("colourised photos are above the colourfulness floor" if not washed else
+                     f"washed out: {', '.join(washed)} — try a lower render_factor (restore-photos settings KEY --render-factor 20)"),
+    )]
+
+
+@dg.asset(
+    partitions_def=photos,
+    backfill_policy=photos_backfill_policy,
+    deps=["upscaled"],
+    pool="gpu",
+    group_name="restoration",
+    kinds={"pytorch"},
+    check_specs=[dg.AssetCheckSpec("colourful_enough", asset="colorized",
+                                   description=f"A colourised photo's colourfulness is at least {COLOURFULNESS_FLOOR}.")],
+    description="DeOldify (artistic by default, render_factor 35) on black-and-white photos; colour photos pass "
+    "through unless their colorize setting is 'on'. Keeps the upscaled photo's luminance, takes the model's chroma.",
+)
+def colorized(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource, gpu: GpuResource):
+    yield from run_stage(context, "colorized", storage, colorize_photo, config, gpu, colourfulness_check)

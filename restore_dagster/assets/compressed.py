@@ -1,0 +1,83 @@
+"""compressed: the smallest JPEG or WebP that keeps the quality floor against `colorized`, under the cap."""
+from pathlib import Path
+
+import dagster as dg
+
+from restore_dagster import imaging
+from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.files import atomic_write_bytes
+from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.resources import StorageResource
+
+EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp"}
+
+
+def restoration_note(job: PhotoJob) -> str:
+    upscaled = job.upstream("upscaled").metadata
+    colorized = job.upstream("colorized").metadata
+    parts = [f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px"]
+    if colorized.get("colorized"):
+        parts.append(f"{colorized.get('model')} render_factor {colorized.get('render_factor')} (AI-colourised)")
+    if any(job.upstream(s).metadata.get("touched_up") for s in ("scanned", "upscaled", "colorized")):
+        parts.append("with manual touch-ups")
+    return "Restored by restore_dagster: " + ", ".join(parts)
+
+
+def compress_photo(job: PhotoJob) -> StageOutput:
+    colorized = job.upstream("colorized")
+    exif_path = Path(job.upstream("scanned").file).with_suffix(".exif")
+    exif = exif_path.read_bytes() if exif_path.is_file() else b""
+    image = imaging.decode_stage_file(colorized.file)
+    note = restoration_note(job)
+    if job.touchup:
+        fmt = "WEBP" if job.touchup.suffix.lower() == ".webp" else "JPEG"
+        data, quality, score = job.touchup.read_bytes(), 0, imaging.ssim(image, imaging.decode_stage_file(job.touchup))
+    else:
+        encoded = imaging.encode_smallest(
+            image, ssim_floor=job.settings.ssim_floor, max_bytes=job.settings.max_bytes, exif=exif, comment=note
+        )
+        fmt, data, quality, score = encoded.format, encoded.data, encoded.quality, encoded.ssim
+    out = job.output("compressed", EXTENSIONS[fmt])
+    for other in EXTENSIONS.values():  # a previous restoration in the other format is stale
+        if other != EXTENSIONS[fmt]:
+            job.output("compressed", other).unlink(missing_ok=True)
+    atomic_write_bytes(out, data)
+    record = {
+        "format": fmt,
+        "quality": quality,
+        "ssim": round(float(score), 4),
+        "ssim_floor": job.settings.ssim_floor,
+        "bytes": len(data),
+        "max_bytes": job.settings.max_bytes,
+        "width": image.width,
+        "height": image.height,
+        "note": note,
+        "exif_kept": bool(exif),
+    }
+    return StageOutput(out, record, {"preview": preview_markdown("web version", imaging.preview_data_uri(image))})
+
+
+def budget_check(done):
+    bad = {k: f"{o.record['bytes']} bytes, SSIM {o.record['ssim']}" for k, o in done.items()
+           if o.record["bytes"] > o.record["max_bytes"] or o.record["ssim"] < o.record["ssim_floor"]}
+    return [dg.AssetCheckResult(
+        check_name="within_budget",
+        passed=not bad,
+        metadata={"photos_checked": len(done), "outside_budget": dg.MetadataValue.json(bad)},
+        description="within the size cap and above the SSIM floor" if not bad else f"{len(bad)} photo(s) outside the budget",
+    )]
+
+
+@dg.asset(
+    partitions_def=photos,
+    backfill_policy=photos_backfill_policy,
+    deps=["colorized"],
+    group_name="restoration",
+    kinds={"jpeg", "webp"},
+    check_specs=[dg.AssetCheckSpec("within_budget", asset="compressed",
+                                   description="At most max_bytes and at least ssim_floor SSIM against colorized.")],
+    description="The smallest JPEG or WebP whose SSIM against `colorized` meets the floor (0.97) under the size cap "
+    "(4 MB); EXIF kept, plus a note of how the photo was restored.",
+)
+def compressed(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource):
+    yield from run_stage(context, "compressed", storage, compress_photo, config, checks=budget_check)

@@ -1,0 +1,46 @@
+"""scanned: the original decoded into an upright 8-bit RGB image, or the user's touched-up scan."""
+import dagster as dg
+
+from restore_dagster import imaging
+from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
+from restore_dagster.files import atomic_write_bytes
+from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.resources import StorageResource
+
+
+def scan_photo(job: PhotoJob) -> StageOutput:
+    original = job.storage.gallery().original_path(job.entry.source)
+    scan = imaging.load_scan(original)  # never writes to the original
+    image = imaging.decode_stage_file(job.touchup) if job.touchup else scan.image
+    is_grey, greyness = imaging.is_grey_image(image) if job.touchup else (scan.is_grey, scan.greyness)
+    out = job.output("scanned", "png")
+    atomic_write_bytes(out, imaging.encode_png(image))
+    if scan.exif:
+        atomic_write_bytes(out.with_suffix(".exif"), scan.exif)
+    record = {
+        "width": image.width,
+        "height": image.height,
+        "bytes": out.stat().st_size,
+        "is_grey": bool(is_grey),
+        "greyness": round(float(greyness), 4),
+        "source_format": scan.source_format,
+        "source_mode": scan.source_mode,
+        "source_size": f"{scan.source_size[0]}x{scan.source_size[1]}",
+        "capture_date": scan.capture_date or "",
+        "has_exif": bool(scan.exif),
+        "original": str(original),
+    }
+    return StageOutput(out, record, {"preview": preview_markdown("scan", imaging.preview_data_uri(image))})
+
+
+@dg.asset(
+    partitions_def=photos,
+    backfill_policy=photos_backfill_policy,
+    deps=[dg.AssetKey("raw_photo")],
+    group_name="restoration",
+    kinds={"pillow"},
+    description="The uploaded scan decoded: EXIF-upright, 8-bit RGB, checked against the pixel limit; "
+    "grey-or-colour and capture date recorded. A file in touchups/scanned/<album>/<photo>.* replaces it.",
+)
+def scanned(context: dg.AssetExecutionContext, storage: StorageResource):
+    yield from run_stage(context, "scanned", storage, scan_photo)

@@ -1,0 +1,66 @@
+"""upscaled: waifu2x UpPhoto denoise and 2x passes up to the target long side (4K by default)."""
+import dagster as dg
+
+from restore_dagster import imaging
+from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.files import atomic_write_bytes
+from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.resources import GpuResource, StorageResource
+
+
+def upscale_photo(job: PhotoJob) -> StageOutput:
+    from restore_dagster.models import waifu2x
+
+    scanned = job.upstream("scanned")
+    settings = job.settings
+    if job.touchup:
+        image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
+    else:
+        source = imaging.decode_stage_file(scanned.file)
+        image = waifu2x.upscale_to(
+            source,
+            long_side=settings.long_side,
+            noise_level=settings.noise_level,
+            device=job.gpu.torch_device,
+            model=job.gpu.upphoto(settings.noise_level),
+        )
+        model_note = "waifu2x UpPhoto"
+    out = job.output("upscaled", "png")
+    atomic_write_bytes(out, imaging.encode_png(image))
+    record = {
+        "width": image.width,
+        "height": image.height,
+        "bytes": out.stat().st_size,
+        "target_long_side": settings.long_side,
+        "noise_level": settings.noise_level,
+        "model": model_note,
+        "device": job.gpu.torch_device,
+    }
+    return StageOutput(out, record, {"preview": preview_markdown("upscaled", imaging.preview_data_uri(image))})
+
+
+def target_size_check(done):
+    misses = {k: f"{o.record['width']}x{o.record['height']}" for k, o in done.items()
+              if max(o.record["width"], o.record["height"]) != o.record["target_long_side"] and o.record["model"] != "touch-up"}
+    return [dg.AssetCheckResult(
+        check_name="reached_target_size",
+        passed=not misses,
+        metadata={"photos_checked": len(done), "missed": dg.MetadataValue.json(misses)},
+        description="long side equals the configured target" if not misses else f"{len(misses)} photo(s) off target",
+    )]
+
+
+@dg.asset(
+    partitions_def=photos,
+    backfill_policy=photos_backfill_policy,
+    deps=["scanned"],
+    pool="gpu",
+    group_name="restoration",
+    kinds={"pytorch"},
+    check_specs=[dg.AssetCheckSpec("reached_target_size", asset="upscaled",
+                                   description="The upscaled photo's long side is exactly the configured target.")],
+    description="waifu2x UpPhoto (upconv_7 photo): denoise and 2x passes until the long side reaches the target "
+    "(3840 by default), then a Lanczos downscale to exactly the target.",
+)
+def upscaled(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource, gpu: GpuResource):
+    yield from run_stage(context, "upscaled", storage, upscale_photo, config, gpu, target_size_check)

@@ -1,0 +1,73 @@
+"""A table of every photo: its state, sizes, settings and timings (pandas; no Dagster here).
+
+Used by the ``catalogue`` asset and by ``restore-photos status``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from restore_dagster.config import STAGES, Layout
+from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups
+from restore_dagster.registry import Registry
+from restore_dagster.settings import SettingsStore
+
+COLUMNS = ["key", "album", "name", "state", "reason", "stage_done", "source_bytes", "width", "height",
+           "published_bytes", "format", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
+
+
+def photo_state(layout: Layout, key: str, desired: dict[str, str]) -> tuple[str, str, str]:
+    """(state, reason, last stage whose output is current) for one photo."""
+    current = ""
+    for stage in STAGES:
+        record = read_record(layout, stage, key)
+        if record is None or record.fingerprint != desired[stage]:
+            break
+        current = stage
+    if current == "published":
+        return "restored", "", current
+    failure = read_failure(layout, key)
+    if failure and desired.get(failure.get("stage")) == failure.get("fingerprint"):
+        return "failed", f"{failure['stage']}: {failure['reason']}", current
+    return "pending", "", current
+
+
+def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore) -> pd.DataFrame:
+    overrides = settings.all_overrides()
+    touchups = scan_touchups(layout)
+    rows = []
+    for key, entry in registry.photos.items():
+        photo_settings = settings.get(key, overrides)
+        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}))
+        state, reason, stage_done = photo_state(layout, key, desired)
+        records = {stage: read_record(layout, stage, key) for stage in STAGES}
+        meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}
+        rows.append({
+            "key": key,
+            "album": entry.album,
+            "name": entry.name,
+            "state": state,
+            "reason": reason,
+            "stage_done": stage_done,
+            "source_bytes": int(entry.signature.split(":")[0]),
+            "width": meta["upscaled"].get("width"),
+            "height": meta["upscaled"].get("height"),
+            "published_bytes": meta["published"].get("bytes"),
+            "format": meta["published"].get("format"),
+            "colorized": meta["colorized"].get("colorized"),
+            "noise_level": photo_settings.noise_level,
+            "model": photo_settings.model,
+            "render_factor": photo_settings.render_factor,
+            "seconds": round(sum(m.get("seconds", 0) or 0 for m in meta.values()), 2),
+            "location": meta["published"].get("location"),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def album_summary(catalogue: pd.DataFrame) -> pd.DataFrame:
+    if catalogue.empty:
+        return pd.DataFrame(columns=["album", "restored", "pending", "failed"])
+    counts = catalogue.pivot_table(index="album", columns="state", values="key", aggfunc="count", fill_value=0)
+    for state in ("restored", "pending", "failed"):
+        if state not in counts:
+            counts[state] = 0
+    return counts[["restored", "pending", "failed"]].reset_index()

@@ -1,0 +1,191 @@
+"""restore-photos: import scans, restore them without the daemon, see their state, set per-photo settings.
+
+    restore-photos add DIR --album NAME      copy scans into the gallery (originals are copied, not moved)
+    restore-photos run [--album A] [--photo KEY] [--retry-failed]
+                                             restore synchronously through the same Dagster assets
+    restore-photos status                    per album: restored, pending, failed with reasons
+    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
+                                             show or change one photo's settings (the sensor re-runs it)
+    restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
+    restore-photos seed-demo                 add the demo album when the gallery is empty
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+from restore_dagster.config import Layout
+from restore_dagster.gallery import IMAGE_SUFFIXES
+from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cmd_add(args, layout: Layout) -> int:
+    source = Path(args.directory)
+    if not source.is_dir():
+        print(f"error: {source} is not a folder", file=sys.stderr)
+        return 2
+    album = layout.gallery / args.album
+    album.mkdir(parents=True, exist_ok=True)
+    existing = {_digest(p): p.name for p in album.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    added = duplicates = 0
+    for path in sorted(source.iterdir()):
+        if not (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES):
+            continue
+        digest = _digest(path)
+        if digest in existing:
+            print(f"skip {path.name}: same content as {existing[digest]} already in {args.album}")
+            duplicates += 1
+            continue
+        target = album / path.name
+        counter = 2
+        while target.exists():
+            target = album / f"{path.stem}-{counter}{path.suffix}"
+            counter += 1
+        tmp = album / f".{target.name}.tmp"
+        shutil.copy2(path, tmp)
+        tmp.replace(target)
+        existing[digest] = target.name
+        added += 1
+    print(f"added {added} scan(s) to album {args.album!r} ({duplicates} duplicate(s) skipped) in {album}")
+    return 0
+
+
+def cmd_run(args, layout: Layout) -> int:
+    from restore_dagster.runner import run_pipeline
+
+    result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
+    print(result.summary())
+    return 0 if not result.failed else 1
+
+
+def cmd_status(args, layout: Layout) -> int:
+    from restore_dagster.catalogue import album_summary, build_catalogue
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+
+    table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state))
+    if table.empty:
+        print(f"no photos yet: add scans to {layout.gallery}/<album>/ or run `restore-photos add DIR --album NAME`")
+        return 0
+    print(album_summary(table).to_string(index=False))
+    failed = table[table["state"] == "failed"]
+    for row in failed.itertuples():
+        print(f"failed {row.key}: {row.reason}")
+    return 0
+
+
+def cmd_settings(args, layout: Layout) -> int:
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+
+    store = SettingsStore(layout.state)
+    changes = {
+        "noise_level": args.noise_level, "render_factor": args.render_factor, "model": args.model,
+        "colorize": args.colorize, "long_side": args.long_side,
+    }
+    if args.key == DEFAULTS_KEY:
+        try:
+            settings = store.set_defaults(**changes)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        _print_settings(settings)
+        return 0
+    if args.key not in RegistryStore(layout.state).load().photos:
+        print(f"error: no photo {args.key!r}; `restore-photos status` lists the photos", file=sys.stderr)
+        return 2
+    if args.reset:
+        store.reset(args.key)
+    try:
+        settings = store.set(args.key, **changes) if any(v is not None for v in changes.values()) else store.get(args.key)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_settings(settings)
+    return 0
+
+
+def _print_settings(settings) -> None:
+    for name, value in settings.as_dict().items():
+        print(f"{name} = {value}")
+
+
+def cmd_weights(args, layout: Layout) -> int:
+    from restore_dagster.models import weights
+
+    kinds = [args.kind] if args.kind else list(weights.DEOLDIFY_WEIGHTS)
+    status = 0
+    for kind in kinds:
+        try:
+            path = weights.resolve_weights(kind, cache_dir=layout.weights, download=args.download, progress=True)
+            print(f"{kind}: ready at {path}")
+        except weights.WeightsError as exc:
+            print(f"{kind}: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_seed_demo(args, layout: Layout) -> int:
+    from restore_dagster.demo import gallery_is_empty, seed_demo_album
+
+    if not gallery_is_empty(layout.gallery) and not args.force:
+        print(f"gallery {layout.gallery} already has photos; demo album not added")
+        return 0
+    written = seed_demo_album(layout.gallery)
+    print(f"demo album: {len(written)} aged scan(s) written to {layout.gallery}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="restore-photos", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="copy scans from a folder into an album of the gallery")
+    add.add_argument("directory")
+    add.add_argument("--album", required=True)
+    add.set_defaults(func=cmd_add)
+    run = sub.add_parser("run", help="restore photos now, without the daemon")
+    run.add_argument("--album", help="album folder name or album slug")
+    run.add_argument("--photo", help="one photo key, e.g. family-1962/wedding")
+    run.add_argument("--retry-failed", action="store_true", help="also retry photos that failed on the same inputs")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+    status = sub.add_parser("status", help="per album: restored, pending, failed with reasons")
+    status.set_defaults(func=cmd_status)
+    settings = sub.add_parser("settings", help="show or change one photo's settings")
+    settings.add_argument("key", help="a photo key, or 'defaults' for every photo without its own value")
+    settings.add_argument("--noise-level", type=int, choices=NOISE_LEVELS)
+    settings.add_argument("--render-factor", type=int)
+    settings.add_argument("--model", choices=MODELS)
+    settings.add_argument("--colorize", choices=COLORIZE_MODES)
+    settings.add_argument("--long-side", type=int)
+    settings.add_argument("--reset", action="store_true", help="back to the project defaults first")
+    settings.set_defaults(func=cmd_settings)
+    weights = sub.add_parser("weights", help="check or download the DeOldify weights")
+    weights.add_argument("--kind", choices=MODELS)
+    weights.add_argument("--download", action=argparse.BooleanOptionalAction, default=True)
+    weights.set_defaults(func=cmd_weights)
+    demo = sub.add_parser("seed-demo", help="write the demo album into an empty gallery")
+    demo.add_argument("--force", action="store_true")
+    demo.set_defaults(func=cmd_seed_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    layout = Layout.from_env().ensure()
+    return args.func(args, layout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

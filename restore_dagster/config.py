@@ -1,0 +1,81 @@
+"""Where everything lives, and the environment variables that move it.
+
+One storage root (``RESTORE_HOME``, default ``./restore_home``) holds the gallery, the stage outputs,
+touch-ups, per-photo settings, the sensor's registry, model weights and ``DAGSTER_HOME``. Every other
+path is derived from it so a user can move the whole project by changing one variable.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STAGES = ("scanned", "upscaled", "colorized", "compressed", "published")
+# Stages whose output a user may replace with a hand-edited file (published is a copy of compressed).
+TOUCHUP_STAGES = ("scanned", "upscaled", "colorized", "compressed")
+# Folder inside each album where restorations are published; the gallery never treats it as uploads.
+PUBLISHED_DIRNAME = "restored"
+
+ENV_HOME = "RESTORE_HOME"
+ENV_GALLERY = "RESTORE_GALLERY"
+ENV_WEIGHTS = {"artistic": "RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", "stable": "RESTORE_DEOLDIFY_STABLE_WEIGHTS"}
+ENV_DEVICE = "RESTORE_DEVICE"
+
+
+def restore_home() -> Path:
+    return Path(os.environ.get(ENV_HOME, "restore_home")).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders under one storage root. Pure paths: creating them is the caller's business."""
+
+    root: Path
+    gallery_override: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> "Layout":
+        gallery = os.environ.get(ENV_GALLERY)
+        return cls(restore_home(), Path(gallery).expanduser().resolve() if gallery else None)
+
+    @property
+    def gallery(self) -> Path:
+        return self.gallery_override or self.root / "gallery"
+
+    @property
+    def stages(self) -> Path:
+        return self.root / "stages"
+
+    @property
+    def touchups(self) -> Path:
+        return self.root / "touchups"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def weights(self) -> Path:
+        return self.root / "weights"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster_home")
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.stages / stage
+
+    def touchup_dir(self, stage: str) -> Path:
+        return self.touchups / stage
+
+    def ensure(self) -> "Layout":
+        for path in (self.gallery, self.stages, self.touchups, self.state, self.weights):
+            path.mkdir(parents=True, exist_ok=True)
+        for stage in TOUCHUP_STAGES:
+            self.touchup_dir(stage).mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def weights_path_from_env(kind: str) -> Path | None:
+    value = os.environ.get(ENV_WEIGHTS[kind])
+    return Path(value).expanduser() if value else None

@@ -1,0 +1,163 @@
+"""What each stage's output should be derived from, and what it was derived from.
+
+Every stage output carries a fingerprint: a hash of its upstream's fingerprint, the settings that
+stage uses and the signature of a touch-up file if one replaces it. The sensor computes the
+fingerprints the current sources, settings and touch-ups call for and compares them with the ones
+recorded beside each output (a small JSON "record"); the first stage that differs is where a photo's
+re-processing starts. A replaced original, a changed setting, an added or removed touch-up are all
+the same event seen this way, and unchanged photos cost a ``stat`` each, never a re-hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from restore_dagster.config import STAGES, TOUCHUP_STAGES, Layout
+from restore_dagster.files import atomic_write_json, read_json
+from restore_dagster.gallery import IMAGE_SUFFIXES
+from restore_dagster.keys import split_key
+from restore_dagster.settings import PhotoSettings
+
+# Bump a stage's salt when its algorithm changes in a way that should redo existing outputs.
+STAGE_SALT = {"scanned": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "1"}
+STAGE_SETTINGS = {
+    "scanned": (),
+    "upscaled": ("noise_level", "long_side"),
+    "colorized": ("colorize", "model", "render_factor"),
+    "compressed": ("ssim_floor", "max_bytes"),
+    "published": (),
+}
+
+
+def _digest(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def fingerprints(source_signature: str, settings: PhotoSettings, touchups: dict[str, str]) -> dict[str, str]:
+    """The fingerprint each stage's output should carry, in stage order."""
+    result, upstream = {}, source_signature
+    for stage in STAGES:
+        parts = {
+            "up": upstream,
+            "salt": STAGE_SALT[stage],
+            "settings": {name: getattr(settings, name) for name in STAGE_SETTINGS[stage]},
+            "touchup": touchups.get(stage),
+        }
+        upstream = result[stage] = _digest(parts)
+    return result
+
+
+def file_signature(path: Path) -> str | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+# --- touch-ups ------------------------------------------------------------------------------------
+
+def touchup_path(layout: Layout, stage: str, key: str) -> Path | None:
+    """The user's edited output for ``stage`` of ``key``: ``touchups/<stage>/<album>/<photo>.<ext>``."""
+    album, photo = split_key(key)
+    folder = layout.touchup_dir(stage) / album
+    if not folder.is_dir():
+        return None
+    for candidate in sorted(folder.glob(photo + ".*")):
+        if candidate.suffix.lower() in IMAGE_SUFFIXES and candidate.stem == photo:
+            return candidate
+    return None
+
+
+def scan_touchups(layout: Layout) -> dict[str, dict[str, str]]:
+    """``{key: {stage: signature}}`` for every touch-up file, in one walk of the touch-up folders."""
+    found: dict[str, dict[str, str]] = {}
+    for stage in TOUCHUP_STAGES:
+        root = layout.touchup_dir(stage)
+        if not root.is_dir():
+            continue
+        for album in os.scandir(root):
+            if not album.is_dir():
+                continue
+            for entry in os.scandir(album.path):
+                stem, suffix = os.path.splitext(entry.name)
+                if suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith(".") and entry.is_file():
+                    st = entry.stat()
+                    found.setdefault(f"{album.name}/{stem}", {})[stage] = f"{st.st_size}:{st.st_mtime_ns}"
+    return found
+
+
+def touchup_signatures(layout: Layout, key: str) -> dict[str, str]:
+    sigs = {}
+    for stage in TOUCHUP_STAGES:
+        path = touchup_path(layout, stage, key)
+        if path is not None:
+            sigs[stage] = file_signature(path)
+    return sigs
+
+
+# --- stage outputs and their records --------------------------------------------------------------
+
+def output_base(layout: Layout, stage: str, key: str) -> Path:
+    album, photo = split_key(key)
+    return layout.stage_dir(stage) / album / photo
+
+
+def record_path(layout: Layout, stage: str, key: str) -> Path:
+    return output_base(layout, stage, key).with_suffix(".json")
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    stage: str
+    key: str
+    fingerprint: str
+    file: str | None  # the stage's output file (absolute), or None for published (lives in the gallery)
+    metadata: dict[str, Any]
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def write_record(layout: Layout, stage: str, key: str, fingerprint: str, file: Path | None, metadata: dict) -> StageRecord:
+    record = StageRecord(stage, key, fingerprint, str(file) if file else None, metadata, time.time())
+    atomic_write_json(record_path(layout, stage, key), record.to_json())
+    return record
+
+
+def read_record(layout: Layout, stage: str, key: str) -> StageRecord | None:
+    data = read_json(record_path(layout, stage, key))
+    if not data:
+        return None
+    return StageRecord(**{name: data.get(name) for name in StageRecord.__dataclass_fields__})
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+def failure_path(layout: Layout, key: str) -> Path:
+    album, photo = split_key(key)
+    return layout.state / "failures" / album / f"{photo}.json"
+
+
+def record_failure(layout: Layout, key: str, stage: str, fingerprint: str, reason: str, run_id: str | None) -> None:
+    atomic_write_json(
+        failure_path(layout, key),
+        {"key": key, "stage": stage, "fingerprint": fingerprint, "reason": reason, "run_id": run_id, "at": time.time()},
+    )
+
+
+def read_failure(layout: Layout, key: str) -> dict | None:
+    return read_json(failure_path(layout, key))
+
+
+def clear_failure(layout: Layout, key: str, stage: str | None = None) -> None:
+    path = failure_path(layout, key)
+    failure = read_json(path)
+    if failure and (stage is None or failure.get("stage") == stage):
+        path.unlink(missing_ok=True)

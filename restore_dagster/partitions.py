@@ -1,0 +1,9 @@
+"""The photos partitions: one dynamic partition per photo, keyed ``<album>/<photo>`` (see keys.py)."""
+import dagster as dg
+
+photos = dg.DynamicPartitionsDefinition(name="photos")
+
+# Several photos per run so the GPU stages load their models once per batch; small enough that one
+# run's failure or a cancelled run costs little. The sensor batches the same way (sync.DEFAULT_BATCH).
+PHOTOS_PER_RUN = 8
+photos_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PHOTOS_PER_RUN)

@@ -1,0 +1,130 @@
+"""The photo registry: which gallery upload has which partition key, and what the sensor last saw.
+
+Keys are assigned once, when an upload is first seen, and kept for the life of the photo. The registry
+is written as numbered generations (``state/registry/<n>.json``); the sensor's cursor is just the
+generation number. A tick reads the generation its cursor names and writes the next one, so if the
+daemon loses a tick's result the next tick starts again from the same generation and nothing is lost,
+while the cursor itself stays a few bytes.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from restore_dagster.files import atomic_write_json, read_json
+from restore_dagster.gallery import Upload
+from restore_dagster.keys import make_key, photo_slug, slugify, unique_slug
+
+KEEP_GENERATIONS = 3
+_GEN_FILE = re.compile(r"^(\d+)\.json$")
+
+
+@dataclass
+class PhotoEntry:
+    key: str
+    source: str
+    album: str
+    name: str
+    signature: str
+    # Cache of the published record's (stat signature, fingerprint) so an unchanged photo costs a stat.
+    published: list | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Registry:
+    generation: int = 0
+    albums: dict[str, str] = field(default_factory=dict)  # album folder name -> album slug
+    photos: dict[str, PhotoEntry] = field(default_factory=dict)  # key -> entry, in insertion order
+
+    _index: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def _lookup(self) -> dict[str, Any]:
+        # Built once per tick: sources -> key and album slug -> photo slugs, so assigning is O(1).
+        if self._index is None:
+            taken: dict[str, set[str]] = {}
+            for key in self.photos:
+                album, photo = key.split("/", 1)
+                taken.setdefault(album, set()).add(photo)
+            self._index = {"source": {e.source: k for k, e in self.photos.items()}, "taken": taken}
+        return self._index
+
+    def key_for(self, source: str) -> str | None:
+        return self._lookup()["source"].get(source)
+
+    def assign(self, upload: Upload) -> str:
+        """The key for ``upload``: its existing key, or a new unique one."""
+        index = self._lookup()
+        key = index["source"].get(upload.source)
+        if key is not None:
+            return key
+        album_slug = self.albums.get(upload.album)
+        if album_slug is None:
+            album_slug = unique_slug(slugify(upload.album), upload.album, set(self.albums.values()))
+            self.albums[upload.album] = album_slug
+        taken = index["taken"].setdefault(album_slug, set())
+        photo = unique_slug(photo_slug(upload.name), upload.name, taken)
+        taken.add(photo)
+        key = make_key(album_slug, photo)
+        index["source"][upload.source] = key
+        self.photos[key] = PhotoEntry(key, upload.source, upload.album, upload.name, upload.signature)
+        return key
+
+    def remove(self, key: str) -> PhotoEntry:
+        entry = self.photos.pop(key)
+        self._index = None
+        return entry
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generation": self.generation,
+            "albums": self.albums,
+            "photos": [entry.to_json() for entry in self.photos.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Registry":
+        photos = {}
+        for item in data.get("photos", []):
+            entry = PhotoEntry(**item)
+            photos[entry.key] = entry
+        return cls(int(data.get("generation", 0)), dict(data.get("albums", {})), photos)
+
+
+class RegistryStore:
+    def __init__(self, state_dir: Path):
+        self.folder = Path(state_dir) / "registry"
+
+    def generations(self) -> list[int]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for name in os.listdir(self.folder) if (m := _GEN_FILE.match(name)))
+
+    def load(self, generation: int | None = None) -> Registry:
+        """Generation ``generation`` (the newest when None); an empty registry when there is none."""
+        if generation is None:
+            known = self.generations()
+            generation = known[-1] if known else None
+        if generation is None or generation == 0:
+            return Registry()
+        data = read_json(self.folder / f"{generation}.json")
+        if data is None:
+            # The cursor names a generation that is gone (pruned or a wiped state folder): fall back to
+            # the newest we have, which is never older than what the cursor saw.
+            known = self.generations()
+            return self.load(known[-1]) if known else Registry()
+        return Registry.from_json(data)
+
+    def save(self, registry: Registry) -> int:
+        """Write ``registry`` as the generation after every existing one; returns its number."""
+        known = self.generations()
+        registry.generation = max([registry.generation, *known]) + 1
+        atomic_write_json(self.folder / f"{registry.generation}.json", registry.to_json())
+        for old in known[: -(KEEP_GENERATIONS - 1)]:
+            (self.folder / f"{old}.json").unlink(missing_ok=True)
+        return registry.generation

@@ -1,0 +1,130 @@
+"""The GPU resource: picks the device, caches models for a run, frees memory between photos.
+
+Models are loaded lazily and kept for the whole run (a batch of photos loads each model once);
+intermediate tensors are dropped after every photo and every materialization, with the memory in use
+logged before and after; teardown releases everything, even when the run failed.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from restore_dagster.config import ENV_DEVICE, Layout, weights_path_from_env
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(preference: str = "auto") -> str:
+    import torch
+
+    preference = (preference or "auto").lower()
+    if preference != "auto":
+        if preference.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"device {preference!r} was asked for but CUDA is not available")
+        if preference == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise RuntimeError("device 'mps' was asked for but Apple MPS is not available")
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def memory_in_use(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return f"{torch.cuda.memory_allocated() / 2**20:.0f} MiB allocated, {torch.cuda.memory_reserved() / 2**20:.0f} MiB reserved"
+    if device == "mps":
+        return f"{torch.mps.current_allocated_memory() / 2**20:.0f} MiB allocated"
+    try:
+        with open("/proc/self/statm") as statm:
+            rss_pages = int(statm.read().split()[1])
+        return f"{rss_pages * os.sysconf('SC_PAGE_SIZE') / 2**20:.0f} MiB RSS"
+    except (OSError, ValueError):
+        return "unknown"
+
+
+class GpuResource(dg.ConfigurableResource):
+    """``device``: auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu; ``$RESTORE_DEVICE`` when empty.
+
+    DeOldify weights: an explicit path per model (``$RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS`` /
+    ``$RESTORE_DEOLDIFY_STABLE_WEIGHTS`` when empty), else the verified cache under the storage root,
+    downloaded there when ``download_weights`` is true.
+    """
+
+    device: str = ""
+    artistic_weights: str = ""
+    stable_weights: str = ""
+    download_weights: bool = True
+    weights_dir: str = ""
+
+    _device: str | None = PrivateAttr(default=None)
+    _models: dict = PrivateAttr(default_factory=dict)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._models = {}
+        self._device = None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.release()
+
+    @property
+    def torch_device(self) -> str:
+        if self._device is None:
+            self._device = pick_device(self.device or os.environ.get(ENV_DEVICE, "auto"))
+        return self._device
+
+    def upphoto(self, noise_level: int):
+        from restore_dagster.models import waifu2x
+
+        key = ("upphoto", noise_level)
+        if key not in self._models:
+            self._models[key] = waifu2x.load_upphoto(noise_level, device=self.torch_device)
+        return self._models[key]
+
+    def weights_for(self, kind: str) -> Path:
+        from restore_dagster.models import weights
+
+        explicit = {"artistic": self.artistic_weights, "stable": self.stable_weights}.get(kind) or None
+        explicit_path = Path(explicit).expanduser() if explicit else weights_path_from_env(kind)
+        cache = Path(self.weights_dir) if self.weights_dir else Layout.from_env().weights
+        return weights.resolve_weights(
+            kind, cache_dir=cache, explicit_path=explicit_path, download=self.download_weights, progress=False
+        )
+
+    def colorizer(self, kind: str):
+        from restore_dagster.models import deoldify
+
+        key = ("deoldify", kind)
+        if key not in self._models:
+            # One DeOldify generator at a time: the stable one alone is 0.87 GB.
+            for other in [k for k in self._models if k[0] == "deoldify"]:
+                del self._models[other]
+            self.free_memory()
+            self._models[key] = deoldify.load_generator(kind, self.weights_for(kind), device=self.torch_device)
+        return self._models[key]
+
+    def free_memory(self, logger: Any = None, label: str = "") -> None:
+        """Drop what the last photo left behind; the cached models stay."""
+        import torch
+
+        before = memory_in_use(self.torch_device)
+        gc.collect()
+        if self.torch_device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        elif self.torch_device == "mps":
+            torch.mps.empty_cache()
+        (logger or log).debug(f"memory {label}: before free {before}; after {memory_in_use(self.torch_device)}")
+
+    def release(self) -> None:
+        self._models.clear()
+        if self._device is not None:
+            self.free_memory(label="teardown")

@@ -1,0 +1,40 @@
+import pytest
+
+from restore_dagster.gallery import FolderGallery, GalleryUnavailable
+from restore_dagster_tests.conftest import file_digest, write_scan
+
+
+def test_lists_uploads_not_restorations_hidden_or_partial_files(tmp_path):
+    write_scan(tmp_path / "al" / "x.jpg")
+    write_scan(tmp_path / "al" / "restored" / "x.restored.jpg")
+    write_scan(tmp_path / "al" / ".hidden.jpg")
+    (tmp_path / "al" / ".x.jpg.123.tmp").write_bytes(b"half")
+    (tmp_path / "al" / "notes.txt").write_text("not a photo")
+    (tmp_path / "loose.jpg").write_bytes(b"not in an album")
+    uploads = FolderGallery(tmp_path).list_uploads()
+    assert [u.source for u in uploads] == ["al/x.jpg"]
+
+
+def test_publish_replaces_the_previous_restoration_never_the_original(tmp_path):
+    original = write_scan(tmp_path / "al" / "x.jpg")
+    digest = file_digest(original)
+    gallery = FolderGallery(tmp_path)
+    first = gallery.publish("al/x.jpg", b"one", "jpg")
+    second = gallery.publish("al/x.jpg", b"two", ".webp")
+    assert not (tmp_path / "al" / "restored" / "x.restored.jpg").exists()
+    assert open(second, "rb").read() == b"two" and first != second
+    assert gallery.published_location("al/x.jpg") == second
+    assert file_digest(original) == digest
+
+
+def test_missing_gallery_is_unavailable_not_empty(tmp_path):
+    with pytest.raises(GalleryUnavailable, match="does not exist"):
+        FolderGallery(tmp_path / "nope").list_uploads()
+
+
+def test_original_path_stays_inside_the_gallery(tmp_path):
+    write_scan(tmp_path / "outside.jpg")
+    write_scan(tmp_path / "g" / "al" / "x.jpg")
+    with pytest.raises(ValueError):
+        FolderGallery(tmp_path / "g").original_path("../outside.jpg")
+    assert FolderGallery(tmp_path / "g").original_path("al/x.jpg").name == "x.jpg"
