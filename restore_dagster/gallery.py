@@ -65,7 +65,7 @@ class FolderGallery(Gallery):
             raise GalleryUnavailable(f"gallery folder {self.root} does not exist or is not mounted")
         uploads = []
         try:
-            albums = sorted(e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith("."))
+            albums = sorted((e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith(".")), key=lambda e: e.name)
             for album in albums:
                 for entry in sorted(os.scandir(album.path), key=lambda e: e.name):
                     if not _is_upload(entry):

@@ -7,3 +7,7 @@ photos = dg.DynamicPartitionsDefinition(name="photos")
 # run's failure or a cancelled run costs little. The sensor batches the same way (sync.DEFAULT_BATCH).
 PHOTOS_PER_RUN = 8
 photos_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PHOTOS_PER_RUN)
+
+# Read only by the Kubernetes executor (dagster-k8s): one GPU per step of the two GPU assets.
+# Elsewhere these tags are inert; GPU steps are serialised locally by the "gpu" pool instead.
+GPU_OP_TAGS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}}

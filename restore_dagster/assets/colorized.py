@@ -6,7 +6,7 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
-from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.partitions import GPU_OP_TAGS, photos, photos_backfill_policy
 from restore_dagster.resources import GpuResource, StorageResource
 
 # Hasler & Süsstrunk colourfulness: ~0 for grey, ~15 "slightly colourful". A colourised photo below
@@ -73,6 +73,7 @@ def colourfulness_check(done):
     backfill_policy=photos_backfill_policy,
     deps=["upscaled"],
     pool="gpu",
+    op_tags=GPU_OP_TAGS,
     group_name="restoration",
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("colourful_enough", asset="colorized",

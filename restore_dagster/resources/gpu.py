@@ -122,7 +122,7 @@ class GpuResource(dg.ConfigurableResource):
             torch.cuda.empty_cache()
         elif self.torch_device == "mps":
             torch.mps.empty_cache()
-        (logger or log).debug(f"memory {label}: before free {before}; after {memory_in_use(self.torch_device)}")
+        (logger or log).info(f"memory {label}: before free {before}; after {memory_in_use(self.torch_device)}")
 
     def release(self) -> None:
         self._models.clear()
