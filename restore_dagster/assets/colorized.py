@@ -1,11 +1,9 @@
 """colorized: DeOldify on black-and-white photos; colour photos pass through unless configured otherwise."""
-import shutil
-
 import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
-from restore_dagster.files import atomic_write_bytes
+from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.partitions import GPU_OP_TAGS, photos, photos_backfill_policy
 from restore_dagster.resources import GpuResource, StorageResource
 
@@ -36,9 +34,7 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         atomic_write_bytes(out, imaging.encode_png(image))
     else:
         image, applied, model = before, False, "none (colour photo passed through)"
-        tmp = out.with_name(f".{out.name}.copy.tmp")
-        shutil.copyfile(upscaled.file, tmp)
-        tmp.replace(out)
+        atomic_copy(upscaled.file, out)
     record = {
         "width": image.width,
         "height": image.height,
