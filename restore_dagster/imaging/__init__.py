@@ -1,0 +1,37 @@
+"""Pillow/NumPy/OpenCV helpers for old photographs: safe decoding, grey detection, quality measures,
+web encodings, previews, and artificial ageing. A plain library: it never imports Dagster.
+
+Modules: ``decode`` (files → :class:`Scan`), ``exif`` (dates, kept EXIF, restoration note),
+``greyness`` (grey detection, colourfulness), ``ssim``, ``encode`` (smallest JPEG/WebP, stage PNGs),
+``preview`` (data URIs), ``ageing`` (the demo's damage), ``errors``.
+"""
+
+from .ageing import age_photo
+from .decode import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, Scan, decode_stage_file, load_scan
+from .encode import Encoded, encode_png, encode_smallest, write_png_bytes
+from .errors import EncodeError, ImageError
+from .greyness import GREY_THRESHOLD, colourfulness, is_grey_image
+from .preview import before_after_preview, preview_data_uri
+from .ssim import SSIM_MAX_PIXELS, ssim
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "GREY_THRESHOLD",
+    "IMAGE_SUFFIXES",
+    "SSIM_MAX_PIXELS",
+    "EncodeError",
+    "Encoded",
+    "ImageError",
+    "Scan",
+    "age_photo",
+    "before_after_preview",
+    "colourfulness",
+    "decode_stage_file",
+    "encode_png",
+    "encode_smallest",
+    "is_grey_image",
+    "load_scan",
+    "preview_data_uri",
+    "ssim",
+    "write_png_bytes",
+]

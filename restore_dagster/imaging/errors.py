@@ -1,0 +1,14 @@
+"""The two ways an image helper refuses its input.
+
+Both are ``ValueError`` subclasses so a caller that validates user uploads can catch one family;
+the message always says which file (or which image) and why, because it ends up in a Dagster run
+log or a gallery warning that a person reads.
+"""
+
+
+class ImageError(ValueError):
+    """A file cannot become a scan: not an image, truncated, corrupt, too large, or empty."""
+
+
+class EncodeError(ValueError):
+    """No encoding reaches the quality floor within the byte budget; the message says how close each format came."""

@@ -1,0 +1,150 @@
+"""encode_smallest meets the floor and the cap with the smallest file, keeps EXIF, and refuses clearly."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from restore_dagster.imaging import EncodeError, decode_stage_file, encode_png, encode_smallest, ssim, write_png_bytes
+from restore_dagster.imaging.encode import QUALITY_RANGE, _Jpeg, _Webp
+from restore_dagster.imaging.exif import DATE_TIME_ORIGINAL, EXIF_IFD, IMAGE_DESCRIPTION, ORIENTATION, USER_COMMENT, read_user_comment
+
+from .helpers import fixture_photo, noisy_rgb
+
+NOTE = "Restored by restore_dagster: waifu2x UpPhoto noise 1, DeOldify artistic rf35"
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    """A real photograph at 384×384 with film grain: detailed enough that quality matters."""
+    rng = np.random.default_rng(7)
+    base = np.asarray(fixture_photo("astronaut_128x128.png").resize((384, 384), Image.Resampling.BICUBIC), dtype=np.float32)
+    return Image.fromarray(np.clip(base + rng.normal(0, 6, base.shape[:2])[..., None], 0, 255).astype(np.uint8), "RGB")
+
+
+def decoded(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image
+
+
+def source_exif() -> bytes:
+    exif = Image.Exif()
+    exif[ORIENTATION] = 1
+    exif[0x010F] = "Epson"
+    exif[EXIF_IFD] = {DATE_TIME_ORIGINAL: "1962:07:14 15:20:00"}
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("formats", [("JPEG",), ("WEBP",)])
+def test_the_result_meets_the_floor_at_the_lowest_quality_that_does(photo, formats):
+    encoded = encode_smallest(photo, ssim_floor=0.93, max_bytes=10_000_000, formats=formats)
+
+    assert encoded.format == formats[0]
+    assert (encoded.width, encoded.height) == photo.size
+    assert encoded.ssim == pytest.approx(ssim(photo, decoded(encoded.data).convert("RGB")), abs=1e-9)
+    assert encoded.ssim >= 0.93
+    assert QUALITY_RANGE[0] < encoded.quality < QUALITY_RANGE[1], "the floor is chosen to fall inside the range"
+    # One quality lower falls short (small pictures are searched directly, so this is exact).
+    encoder = _Jpeg if formats == ("JPEG",) else _Webp
+    assert ssim(photo, decoded(encoder.encode(photo, encoded.quality - 1)).convert("RGB")) < 0.93
+
+
+def test_the_smaller_of_the_formats_wins(photo):
+    jpeg = encode_smallest(photo, ssim_floor=0.93, formats=("JPEG",))
+    webp = encode_smallest(photo, ssim_floor=0.93, formats=("WEBP",))
+
+    both = encode_smallest(photo, ssim_floor=0.93)
+
+    assert len(both.data) == min(len(jpeg.data), len(webp.data))
+    assert both.format == ("JPEG" if len(jpeg.data) <= len(webp.data) else "WEBP")
+
+
+def test_the_byte_cap_rules_out_a_format_that_needs_more(photo):
+    jpeg = encode_smallest(photo, ssim_floor=0.93, formats=("JPEG",))
+    webp = encode_smallest(photo, ssim_floor=0.93, formats=("WEBP",))
+    larger, smaller = sorted((jpeg, webp), key=lambda encoded: len(encoded.data), reverse=True)
+
+    chosen = encode_smallest(photo, ssim_floor=0.93, max_bytes=len(smaller.data))
+
+    assert chosen.format == smaller.format and len(chosen.data) <= len(smaller.data) < len(larger.data)
+
+
+def test_an_impossible_cap_raises_saying_what_each_format_reached(photo):
+    with pytest.raises(EncodeError, match=r"within 2,000 bytes: JPEG: quality \d+ is the lowest to reach SSIM 0\.9\d+ and takes [\d,]+ bytes; WEBP: "):
+        encode_smallest(photo, ssim_floor=0.93, max_bytes=2_000)
+
+
+def test_an_impossible_floor_raises(photo):
+    with pytest.raises(EncodeError, match=r"reaches SSIM 0\.99999 .*JPEG: SSIM 0\.\d+ at quality 95, the highest allowed, is below the floor"):
+        encode_smallest(photo, ssim_floor=0.99999, formats=("JPEG",))
+
+
+@pytest.mark.parametrize("formats", [("JPEG",), ("WEBP",)])
+def test_exif_is_kept_and_the_restoration_is_noted(photo, formats):
+    encoded = encode_smallest(photo, ssim_floor=0.9, formats=formats, exif=source_exif(), comment=NOTE)
+
+    written = decoded(encoded.data).getexif()
+    assert written[0x010F] == "Epson" and written[ORIENTATION] == 1
+    assert written[IMAGE_DESCRIPTION] == NOTE
+    sub = written.get_ifd(EXIF_IFD)
+    assert sub[DATE_TIME_ORIGINAL] == "1962:07:14 15:20:00"
+    assert read_user_comment(sub[USER_COMMENT], written.endian) == NOTE
+    if formats == ("JPEG",):
+        assert decoded(encoded.data).info["comment"] == NOTE.encode()
+
+
+def test_a_comment_alone_creates_exif(photo):
+    encoded = encode_smallest(photo, ssim_floor=0.9, formats=("JPEG",), comment=NOTE)
+
+    assert decoded(encoded.data).getexif()[IMAGE_DESCRIPTION] == NOTE
+
+
+def test_the_colour_profile_is_embedded(photo):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+    for fmt in ("JPEG", "WEBP"):
+        encoded = encode_smallest(photo, ssim_floor=0.9, formats=(fmt,), icc_profile=profile)
+        assert decoded(encoded.data).info.get("icc_profile") == profile
+
+
+def test_a_grey_picture_is_written_as_one_channel_jpeg(photo):
+    encoded = encode_smallest(photo.convert("L").convert("RGB"), ssim_floor=0.93, formats=("JPEG",))
+
+    assert decoded(encoded.data).mode == "L"
+
+
+def test_a_large_picture_is_searched_through_a_proxy_and_still_verified():
+    large = noisy_rgb((1400, 900), seed=5)  # 1.26 MP: above the proxy threshold
+
+    encoded = encode_smallest(large, ssim_floor=0.9, formats=("JPEG",))
+
+    assert encoded.ssim >= 0.9
+    assert encoded.ssim == pytest.approx(ssim(large, decoded(encoded.data).convert("RGB")), abs=1e-9)
+
+
+def test_a_panorama_too_thin_for_proxy_tiles_is_searched_whole():
+    strip = noisy_rgb((3000, 400), seed=6)  # 1.2 MP but under two tiles high
+
+    encoded = encode_smallest(strip, ssim_floor=0.9, formats=("JPEG",))
+
+    assert encoded.ssim >= 0.9 and (encoded.width, encoded.height) == (3000, 400)
+
+
+def test_bad_arguments_are_refused(photo):
+    with pytest.raises(ValueError, match="formats must be a non-empty subset"):
+        encode_smallest(photo, formats=("PNG",))
+    with pytest.raises(ValueError, match="formats must be a non-empty subset"):
+        encode_smallest(photo, formats=())
+
+
+def test_stage_pngs_are_lossless(tmp_path):
+    original = noisy_rgb((40, 30))
+    path = tmp_path / "stage.png"
+    path.write_bytes(encode_png(original))
+
+    assert np.array_equal(np.asarray(decode_stage_file(path)), np.asarray(original))
+    assert write_png_bytes(original) == encode_png(original)
