@@ -10,14 +10,13 @@ tag), PNG, and a 16-bit greyscale TIFF from a flatbed scanner.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .files import atomic_write_bytes
 from .imaging import IMAGE_SUFFIXES, age_photo
 from .imaging.exif import DATE_TIME_ORIGINAL, EXIF_IFD, IMAGE_DESCRIPTION, ORIENTATION
 
@@ -62,7 +61,7 @@ def seed_demo_album(gallery_root: Path, album: str = DEFAULT_ALBUM, count: int =
         target = folder / photo.filename
         if target.exists():
             continue
-        _write_atomically(target, _render(photo, seed))
+        atomic_write_bytes(target, _render(photo, seed))
         written.append(target)
     return written
 
@@ -115,15 +114,3 @@ def _sample_photo(name: str) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write beside the target under a hidden name (which gallery scanners skip), then rename over it."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

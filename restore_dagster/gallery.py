@@ -14,8 +14,8 @@ from pathlib import Path
 
 from restore_dagster.config import PUBLISHED_DIRNAME
 from restore_dagster.files import atomic_write_bytes
+from restore_dagster.imaging.decode import IMAGE_SUFFIXES  # the formats load_scan decodes
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
 
 
 class GalleryUnavailable(RuntimeError):
