@@ -31,7 +31,7 @@ def main() -> None:
 
         from restore_dagster.config import Layout
         from restore_dagster.instance import get_instance
-        from restore_dagster.lineage import fingerprints, write_record
+        from restore_dagster.lineage import fingerprints, weights_signatures, write_record
         from restore_dagster.partitions import photos
         from restore_dagster.resources import StorageResource
         from restore_dagster.sensors import gallery_sensor
@@ -49,8 +49,9 @@ def main() -> None:
             instance.add_dynamic_partitions(photos.name, list(first.dynamic_partitions_requests[0].partition_keys))
             registry = storage.registry().load()
             settings = storage.settings()
+            weights = weights_signatures(layout)
             for key, entry in registry.photos.items():
-                for stage, fp in fingerprints(entry.signature, settings.get(key), {}).items():
+                for stage, fp in fingerprints(entry.signature, settings.get(key), {}, weights).items():
                     write_record(layout, stage, key, fp, None, {})
             cursor, times = first.cursor, []
             for _ in range(args.ticks):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from restore_dagster.config import STAGES, Layout
-from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups
+from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
@@ -34,10 +34,11 @@ def photo_state(layout: Layout, key: str, desired: dict[str, str]) -> tuple[str,
 def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore) -> pd.DataFrame:
     overrides = settings.all_overrides()
     touchups = scan_touchups(layout)
+    weights = weights_signatures(layout)
     rows = []
     for key, entry in registry.photos.items():
         photo_settings = settings.get(key, overrides)
-        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}))
+        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights)
         state, reason, stage_done = photo_state(layout, key, desired)
         records = {stage: read_record(layout, stage, key) for stage in STAGES}
         meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}

@@ -80,8 +80,13 @@ def cmd_status(args, layout: Layout) -> int:
         return 0
     print(album_summary(table).to_string(index=False))
     failed = table[table["state"] == "failed"]
+    explained = set()
     for row in failed.itertuples():
-        print(f"failed {row.key}: {row.reason}")
+        headline, _, details = row.reason.partition("\n")
+        print(f"failed {row.key}: {headline}")
+        if details and row.reason not in explained:  # a long explanation (e.g. where weights go) once
+            explained.add(row.reason)
+            print("  " + details.replace("\n", "\n  "))
     return 0
 
 

@@ -38,8 +38,15 @@ def _digest(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def fingerprints(source_signature: str, settings: PhotoSettings, touchups: dict[str, str]) -> dict[str, str]:
-    """The fingerprint each stage's output should carry, in stage order."""
+def fingerprints(
+    source_signature: str, settings: PhotoSettings, touchups: dict[str, str], weights: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The fingerprint each stage's output should carry, in stage order.
+
+    ``weights`` maps a DeOldify model to the identity of its checkpoint (see ``weights_signatures``):
+    new or changed weights re-colourise, so photos that failed for want of weights are redone once
+    the weights are in place.
+    """
     result, upstream = {}, source_signature
     for stage in STAGES:
         parts = {
@@ -48,7 +55,23 @@ def fingerprints(source_signature: str, settings: PhotoSettings, touchups: dict[
             "settings": {name: getattr(settings, name) for name in STAGE_SETTINGS[stage]},
             "touchup": touchups.get(stage),
         }
+        if stage == "colorized" and settings.colorize != "off":
+            parts["weights"] = (weights or {}).get(settings.model)
         upstream = result[stage] = _digest(parts)
+    return result
+
+
+def weights_signatures(layout: Layout) -> dict[str, str]:
+    """Per DeOldify model, the stat identity of the checkpoint a run would use, or "missing"."""
+    from restore_dagster.config import weights_path_from_env
+    from restore_dagster.models.weights import DEOLDIFY_WEIGHTS
+
+    result = {}
+    for kind, spec in DEOLDIFY_WEIGHTS.items():
+        explicit = weights_path_from_env(kind)
+        path = explicit or layout.weights / spec.name
+        signature = file_signature(path)
+        result[kind] = f"{'explicit:' + str(explicit) if explicit else 'cache'}:{signature or 'missing'}"
     return result
 
 

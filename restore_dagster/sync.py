@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 
 from restore_dagster.config import STAGES, Layout
 from restore_dagster.gallery import Gallery
-from restore_dagster.lineage import fingerprints, read_failure, read_record, record_path, file_signature, scan_touchups
+from restore_dagster.lineage import (
+    file_signature,
+    fingerprints,
+    read_failure,
+    read_record,
+    record_path,
+    scan_touchups,
+    weights_signatures,
+)
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
@@ -88,11 +96,12 @@ def plan_sync(
 
     overrides = settings.all_overrides()
     touchups = scan_touchups(layout)
+    weights = weights_signatures(layout)
     wanted: dict[str, tuple[str, str]] = {}  # key -> (first stage to rebuild, its fingerprint)
     for key, entry in registry.photos.items():
         if only is not None and not only(key, registry):
             continue
-        desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}))
+        desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}), weights)
         if _published_is_current(layout, entry, desired["published"], plan):
             continue
         start = next(s for s in STAGES if _recorded(layout, s, key) != desired[s])

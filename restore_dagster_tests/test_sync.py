@@ -21,9 +21,10 @@ def plan(layout, **kwargs):
 def mark_done(layout, key):
     entry = RegistryStore(layout.state).load().photos[key]
     store = SettingsStore(layout.state)
-    from restore_dagster.lineage import touchup_signatures
+    from restore_dagster.lineage import touchup_signatures, weights_signatures
 
-    for stage, fp in fingerprints(entry.signature, store.get(key), touchup_signatures(layout, key)).items():
+    desired = fingerprints(entry.signature, store.get(key), touchup_signatures(layout, key), weights_signatures(layout))
+    for stage, fp in desired.items():
         write_record(layout, stage, key, fp, None, {})
 
 
@@ -70,7 +71,7 @@ def test_failed_photo_waits_until_its_inputs_change(layout):
     path = write_scan(layout.gallery / "al" / "x.jpg")
     first = plan(layout)
     entry = first.registry.photos["al/x"]
-    fp = fingerprints(entry.signature, SettingsStore(layout.state).get("al/x"), {})["scanned"]
+    fp = fingerprints(entry.signature, SettingsStore(layout.state).get("al/x"), {}, {})["scanned"]
     record_failure(layout, "al/x", "scanned", fp, "broken", None)
     again = plan(layout)
     assert again.requests == [] and "broken" in again.failed["al/x"]

@@ -26,6 +26,7 @@ from restore_dagster.lineage import (
     record_failure,
     touchup_path,
     touchup_signatures,
+    weights_signatures,
     write_record,
 )
 from restore_dagster.registry import PhotoEntry
@@ -97,15 +98,11 @@ def run_stage(
 
     for key in context.partition_keys:
         started = time.perf_counter()
-        fingerprint = None
+        entry = registry.photos.get(key)
+        stored = settings_store.get(key, stored_overrides)
         try:
-            entry = registry.photos.get(key)
             if entry is None:
                 raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
-            stored = settings_store.get(key, stored_overrides)
-            # The record keeps the fingerprint of the *stored* settings, so a one-off override is not
-            # undone by the sensor on its next tick.
-            fingerprint = fingerprints(entry.signature, stored, touchup_signatures(layout, key))[stage]
             touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
             job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log)
             out = process(job)
@@ -113,7 +110,7 @@ def run_stage(
             record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
             if overrides:
                 record["one_off_overrides"] = overrides
-            write_record(layout, stage, key, fingerprint, out.file, record)
+            write_record(layout, stage, key, _fingerprint(layout, stage, entry, stored), out.file, record)
             clear_failure(layout, key)
             out.record = record
             done[key] = out
@@ -121,7 +118,8 @@ def run_stage(
         except Exception as exc:  # one broken photo must not fail or lose the others
             reason = _reason(exc)
             failed[key] = reason
-            record_failure(layout, key, stage, fingerprint or "", reason, context.run_id)
+            fingerprint = _fingerprint(layout, stage, entry, stored) if entry else ""
+            record_failure(layout, key, stage, fingerprint, reason, context.run_id)
             context.log.error(f"{stage} {key} failed: {reason}\n{traceback.format_exc(limit=6)}")
         finally:
             if gpu is not None:
@@ -142,6 +140,13 @@ def run_stage(
         metadata={"failed": dg.MetadataValue.json(failed), "succeeded": dg.MetadataValue.json(sorted(done))},
         allow_retries=False,
     )
+
+
+def _fingerprint(layout: Layout, stage: str, entry: PhotoEntry, stored: PhotoSettings) -> str:
+    # Of the *stored* settings, so a one-off override is not undone by the sensor on its next tick;
+    # taken after processing, so weights downloaded by this very run count as the ones used.
+    touchups = touchup_signatures(layout, entry.key)
+    return fingerprints(entry.signature, stored, touchups, weights_signatures(layout))[stage]
 
 
 def _reason(exc: BaseException) -> str:

@@ -68,10 +68,12 @@ class GpuResource(dg.ConfigurableResource):
 
     _device: str | None = PrivateAttr(default=None)
     _models: dict = PrivateAttr(default_factory=dict)
+    _weights_errors: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._models = {}
         self._device = None
+        self._weights_errors = {}
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.release()
@@ -93,12 +95,18 @@ class GpuResource(dg.ConfigurableResource):
     def weights_for(self, kind: str) -> Path:
         from restore_dagster.models import weights
 
+        if kind in self._weights_errors:  # tried this run already: fail every photo fast, download once
+            raise self._weights_errors[kind]
         explicit = {"artistic": self.artistic_weights, "stable": self.stable_weights}.get(kind) or None
         explicit_path = Path(explicit).expanduser() if explicit else weights_path_from_env(kind)
         cache = Path(self.weights_dir) if self.weights_dir else Layout.from_env().weights
-        return weights.resolve_weights(
-            kind, cache_dir=cache, explicit_path=explicit_path, download=self.download_weights, progress=False
-        )
+        try:
+            return weights.resolve_weights(
+                kind, cache_dir=cache, explicit_path=explicit_path, download=self.download_weights, progress=False
+            )
+        except weights.WeightsError as exc:
+            self._weights_errors[kind] = exc
+            raise
 
     def colorizer(self, kind: str):
         from restore_dagster.models import deoldify
