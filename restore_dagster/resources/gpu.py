@@ -6,7 +6,6 @@ logged before and after; teardown releases everything, even when the run failed.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from pathlib import Path
@@ -21,20 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def pick_device(preference: str = "auto") -> str:
-    import torch
+    from restore_dagster.models.device import resolve_device
 
     preference = (preference or "auto").lower()
-    if preference != "auto":
-        if preference.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"device {preference!r} was asked for but CUDA is not available")
-        if preference == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise RuntimeError("device 'mps' was asked for but Apple MPS is not available")
-        return preference
-    if torch.cuda.is_available():
-        return "cuda"
-    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    return str(resolve_device(None if preference == "auto" else preference))
 
 
 def memory_in_use(device: str) -> str:
@@ -124,12 +113,10 @@ class GpuResource(dg.ConfigurableResource):
         """Drop what the last photo left behind; the cached models stay."""
         import torch
 
+        from restore_dagster.models.device import release_memory
+
         before = memory_in_use(self.torch_device)
-        gc.collect()
-        if self.torch_device.startswith("cuda"):
-            torch.cuda.empty_cache()
-        elif self.torch_device == "mps":
-            torch.mps.empty_cache()
+        release_memory(torch.device(self.torch_device))
         (logger or log).info(f"memory {label}: before free {before}; after {memory_in_use(self.torch_device)}")
 
     def release(self) -> None:
