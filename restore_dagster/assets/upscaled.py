@@ -22,7 +22,7 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
             long_side=settings.long_side,
             noise_level=settings.noise_level,
             device=job.gpu.torch_device,
-            model=job.gpu.upphoto(settings.noise_level),
+            model=job.gpu.upphoto,  # a getter: later 2x passes use the scale-only network, cached too
         )
         model_note = "waifu2x UpPhoto"
     out = job.output("upscaled", "png")
