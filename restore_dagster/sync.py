@@ -104,7 +104,7 @@ def plan_sync(
         desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}), weights)
         if _published_is_current(layout, entry, desired["published"], plan):
             continue
-        start = next(s for s in STAGES if _recorded(layout, s, key) != desired[s])
+        start = next((s for s in STAGES if _recorded(layout, s, key) != desired[s]), "published")
         if key in busy_keys:
             plan.busy.append(key)
             continue
