@@ -39,6 +39,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]  # run from a checkout, installed or not
 
+from bench_common import cuda_timings, gib, size, synchronize, vm_hwm_bytes  # noqa: E402
 from bench_matmul import matmul_flops  # noqa: E402
 
 from restore_dagster.models.deoldify import colorize, load_generator  # noqa: E402
@@ -112,19 +113,14 @@ def count_flops(model: nn.Module, side: int, device: torch.device, dtype: torch.
     return 2.0 * macs
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timings(call: Callable[[], object], repeats: int, device: torch.device) -> list[float]:
     call()  # warm-up: kernel selection, allocator growth, NNPACK workspace
     seconds = []
     for _ in range(repeats):
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         call()
-        _synchronize(device)
+        synchronize(device)
         seconds.append(time.perf_counter() - start)
     return seconds
 
@@ -167,8 +163,8 @@ def bench_cpu(args: argparse.Namespace) -> None:
         if kind in rss:
             child = rss[kind]
             peak = max(child["ru_maxrss_bytes"], child["vm_hwm_bytes"] or 0)
-            rss_cells = (f"{_gib(child['ru_maxrss_bytes'])} / {_gib(child['vm_hwm_bytes'])}",
-                         f"< {_gib(rss_target)}: {'yes' if peak < rss_target else 'NO'}",
+            rss_cells = (f"{gib(child['ru_maxrss_bytes'])} / {gib(child['vm_hwm_bytes'])}",
+                         f"< {gib(rss_target)}: {'yes' if peak < rss_target else 'NO'}",
                          f"{child['load_seconds']:.1f} s + {child['colorize_seconds']:.1f} s")
         else:
             rss_cells = ("skipped", "", "")
@@ -197,7 +193,7 @@ def rss_child(kind: str, path: Path, args: argparse.Namespace) -> None:
     done = time.perf_counter()
     assert result.size == image.size
     print(json.dumps({"ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                      "vm_hwm_bytes": _vm_hwm_bytes(), "load_seconds": loaded - start,
+                      "vm_hwm_bytes": vm_hwm_bytes(), "load_seconds": loaded - start,
                       "colorize_seconds": done - loaded}))
 
 
@@ -206,21 +202,6 @@ def _run_child(arguments: list[str]) -> dict:
     if completed.returncode != 0:
         raise RuntimeError(f"child {arguments} failed ({completed.returncode}): {completed.stderr[-2000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def _vm_hwm_bytes() -> int | None:
-    """This process's own peak RSS (Linux), which unlike ru_maxrss starts afresh at exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _gib(nbytes: int | None) -> str:
-    return "n/a" if nbytes is None else f"{nbytes / 1024**3:.2f} GiB"
 
 
 def _cpu_name() -> str:
@@ -281,32 +262,7 @@ def bench_cuda(args: argparse.Namespace) -> None:
           f"(bench_matmul defaults).")
 
 
-def cuda_timings(call: Callable[[], object], repeats: int, device: torch.device) -> tuple[list[float], int, list[int]]:
-    """Times, the highest peak allocation of any call, and the bytes any call left allocated."""
-    call()  # warm-up: cuDNN algorithm choice, allocator growth
-    seconds, peak, leaks = [], 0, []
-    for _ in range(repeats):
-        torch.cuda.synchronize(device)
-        baseline = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        start = time.perf_counter()
-        result = call()
-        torch.cuda.synchronize(device)
-        seconds.append(time.perf_counter() - start)
-        del result
-        peak = max(peak, torch.cuda.max_memory_allocated(device) - baseline)
-        left = torch.cuda.memory_allocated(device) - baseline
-        if left:
-            leaks.append(left)
-    return seconds, peak, leaks
-
-
 # ---------------------------------------------------------------------------------------------
-
-
-def size(text: str) -> tuple[int, int]:
-    width, _, height = text.lower().partition("x")
-    return int(width), int(height)
 
 
 def main() -> None:

@@ -57,8 +57,8 @@ def main() -> None:
     dtypes = [torch.float32] if device.type == "cpu" else [torch.float16, torch.float32]
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 row means real fp32
-    print(f"| device | threads | dtype | n | best TFLOP/s |")
-    print(f"|---|---|---|---|---|")
+    print("| device | threads | dtype | n | best TFLOP/s |")
+    print("|---|---|---|---|---|")
     for dtype in dtypes:
         n = args.size or _DEFAULT_SIZE.get(device.type, 2048)
         flops = matmul_flops(device, dtype, n, args.repeats)

@@ -36,6 +36,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]  # run from a checkout, installed or not
 
+from bench_common import cuda_timings, gib, size, synchronize, vm_hwm_bytes  # noqa: E402
 from bench_matmul import matmul_flops  # noqa: E402
 
 from restore_dagster.models import waifu2x  # noqa: E402
@@ -73,17 +74,12 @@ def interleaved_timings(
     results = {name: call() for name, call in calls.items()}  # warm-up
     for _ in range(repeats):
         for name, call in calls.items():
-            _synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             results[name] = call()
-            _synchronize(device)
+            synchronize(device)
             seconds[name].append(time.perf_counter() - start)
     return seconds, results
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def fmt(seconds: list[float]) -> str:
@@ -151,8 +147,8 @@ def bench_cpu(args: argparse.Namespace) -> None:
         print("| one 2× pass, fresh process | output | peak RSS (ru_maxrss) | peak RSS (VmHWM) "
               "| peak before the pass | time | under 2 GiB |")
         print("|---|---|---|---|---|---|---|")
-        print(f"| {width}×{height} | {2 * width}×{2 * height} | {_gib(rss['peak_rss_bytes'])} "
-              f"| {_gib(rss['vm_hwm_bytes'])} | {_gib(rss['before_rss_bytes'])} | {rss['seconds']:.1f} s "
+        print(f"| {width}×{height} | {2 * width}×{2 * height} | {gib(rss['peak_rss_bytes'])} "
+              f"| {gib(rss['vm_hwm_bytes'])} | {gib(rss['before_rss_bytes'])} | {rss['seconds']:.1f} s "
               f"| {'yes' if peak < RSS_LIMIT_BYTES else 'NO'} |")
 
 
@@ -174,27 +170,12 @@ def rss_child(width: int, height: int, threads: int) -> None:
     result = waifu2x.upscale_2x(image, 0, model=model)
     seconds = time.perf_counter() - start
     assert result.size == (2 * width, 2 * height)
-    print(json.dumps({"peak_rss_bytes": _peak_rss_bytes(), "vm_hwm_bytes": _vm_hwm_bytes(),
+    print(json.dumps({"peak_rss_bytes": _peak_rss_bytes(), "vm_hwm_bytes": vm_hwm_bytes(),
                       "before_rss_bytes": before, "seconds": seconds}))
 
 
 def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-
-
-def _vm_hwm_bytes() -> int | None:
-    """This process's own peak RSS (Linux), which unlike ru_maxrss starts afresh at exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _gib(nbytes: int | None) -> str:
-    return "n/a" if nbytes is None else f"{nbytes / 1024**3:.2f} GiB"
 
 
 def _cpu_name() -> str:
@@ -250,32 +231,7 @@ def bench_cuda(args: argparse.Namespace) -> None:
           f"max diff {np.abs(half - full).max()} grey levels, {np.count_nonzero(half != full) / half.size:.2%} of values differ.")
 
 
-def cuda_timings(call: Callable[[], object], repeats: int, device: torch.device) -> tuple[list[float], int, list[int]]:
-    """Times, the highest peak allocation of any call, and the bytes any call left allocated."""
-    call()  # warm-up: cuDNN algorithm choice, allocator growth
-    seconds, peak, leaks = [], 0, []
-    for _ in range(repeats):
-        torch.cuda.synchronize(device)
-        baseline = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        start = time.perf_counter()
-        result = call()
-        torch.cuda.synchronize(device)
-        seconds.append(time.perf_counter() - start)
-        del result
-        peak = max(peak, torch.cuda.max_memory_allocated(device) - baseline)
-        left = torch.cuda.memory_allocated(device) - baseline
-        if left:
-            leaks.append(left)
-    return seconds, peak, leaks
-
-
 # ---------------------------------------------------------------------------------------------
-
-
-def size(text: str) -> tuple[int, int]:
-    width, _, height = text.lower().partition("x")
-    return int(width), int(height)
 
 
 def main() -> None:
