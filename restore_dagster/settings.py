@@ -93,7 +93,10 @@ class SettingsStore:
 
     def get(self, key: str, overrides: dict[str, dict[str, Any]] | None = None) -> PhotoSettings:
         stored = (overrides if overrides is not None else self._load()).get(key, {})
-        return self.defaults.updated(**{k: v for k, v in stored.items() if k in FIELDS})
+        try:
+            return self.defaults.updated(**{k: v for k, v in stored.items() if k in FIELDS})
+        except ValueError as exc:  # a hand-edited file: say which file and which photo
+            raise ValueError(f"{self.path}: settings of {key}: {exc}") from None
 
     def set(self, key: str, **changes: Any) -> PhotoSettings:
         unknown = set(changes) - set(FIELDS)

@@ -98,11 +98,11 @@ def run_stage(
 
     for key in context.partition_keys:
         started = time.perf_counter()
-        entry = registry.photos.get(key)
-        stored = settings_store.get(key, stored_overrides)
+        entry, stored = registry.photos.get(key), None
         try:
             if entry is None:
                 raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
+            stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
             touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
             job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log)
             out = process(job)
@@ -118,7 +118,7 @@ def run_stage(
         except Exception as exc:  # one broken photo must not fail or lose the others
             reason = _reason(exc)
             failed[key] = reason
-            fingerprint = _fingerprint(layout, stage, entry, stored) if entry else ""
+            fingerprint = _fingerprint(layout, stage, entry, stored) if entry and stored else ""
             record_failure(layout, key, stage, fingerprint, reason, context.run_id)
             context.log.error(f"{stage} {key} failed: {reason}\n{traceback.format_exc(limit=6)}")
         finally:
