@@ -1,10 +1,10 @@
 """The photo registry: which gallery upload has which partition key, and what the sensor last saw.
 
 Keys are assigned once, when an upload is first seen, and kept for the life of the photo. The registry
-is written as numbered generations (``state/registry/<n>.json``); the sensor's cursor is just the
-generation number. A tick reads the generation its cursor names and writes the next one, so if the
-daemon loses a tick's result the next tick starts again from the same generation and nothing is lost,
-while the cursor itself stays a few bytes.
+is written as numbered generations (``state/registry/<n>.json``, the last few kept) and every tick
+reads the newest. Nothing depends on a tick's result having been applied: partitions are reconciled
+against the instance and work is derived from the stage records each tick, so a tick whose result
+the daemon lost is simply redone. The sensor's cursor is the generation number it wrote: a few bytes.
 """
 from __future__ import annotations
 
