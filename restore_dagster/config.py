@@ -18,7 +18,6 @@ PUBLISHED_DIRNAME = "restored"
 
 ENV_HOME = "RESTORE_HOME"
 ENV_GALLERY = "RESTORE_GALLERY"
-ENV_WEIGHTS = {"artistic": "RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", "stable": "RESTORE_DEOLDIFY_STABLE_WEIGHTS"}
 ENV_DEVICE = "RESTORE_DEVICE"
 
 
@@ -77,5 +76,7 @@ class Layout:
 
 
 def weights_path_from_env(kind: str) -> Path | None:
-    value = os.environ.get(ENV_WEIGHTS[kind])
+    from restore_dagster.models.weights import WEIGHTS_ENV_VARS  # one list of the variables' names
+
+    value = os.environ.get(WEIGHTS_ENV_VARS[kind])
     return Path(value).expanduser() if value else None
