@@ -1,6 +1,7 @@
 """The storage root, the gallery and per-photo state, as one Dagster resource."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -15,11 +16,15 @@ class StorageResource(dg.ConfigurableResource):
     """Where stage outputs, touch-ups and state live, and which gallery photos come from.
 
     ``home`` empty means ``$RESTORE_HOME`` (default ``./restore_home``); ``gallery_path`` empty means
-    ``$RESTORE_GALLERY`` or ``<home>/gallery``.
+    ``$RESTORE_GALLERY`` or ``<home>/gallery``. ``gallery_kind`` empty means ``$RESTORE_GALLERY_KIND``
+    (default ``folder``); ``lychee`` reads photos from the Lychee server at ``lychee_url`` (or
+    ``$RESTORE_LYCHEE_URL``) with the token in ``$RESTORE_LYCHEE_TOKEN``, which is never kept in config.
     """
 
     home: str = ""
     gallery_path: str = ""
+    gallery_kind: str = ""
+    lychee_url: str = ""
 
     @property
     def layout(self) -> Layout:
@@ -29,7 +34,21 @@ class StorageResource(dg.ConfigurableResource):
         return Layout(root, gallery)
 
     def gallery(self) -> Gallery:
-        return FolderGallery(self.layout.gallery)
+        kind = (self.gallery_kind or os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower()
+        if kind == "folder":
+            return FolderGallery(self.layout.gallery)
+        if kind == "lychee":
+            from restore_dagster.lychee import TOKEN_ENV, LycheeGallery
+
+            # Comma-separated album titles or ids to watch; unset watches every album.
+            inboxes = [i.strip() for i in os.environ.get("RESTORE_LYCHEE_INBOXES", "").split(",") if i.strip()]
+            return LycheeGallery(
+                self.lychee_url or os.environ.get("RESTORE_LYCHEE_URL", ""),
+                os.environ.get(TOKEN_ENV, ""),
+                cache_dir=self.layout.root / "cache" / "lychee",
+                inboxes=inboxes or None,
+            )
+        raise ValueError(f"gallery kind {kind!r} (gallery_kind or RESTORE_GALLERY_KIND) is not 'folder' or 'lychee'")
 
     def settings(self) -> SettingsStore:
         return SettingsStore(self.layout.state)
