@@ -15,11 +15,11 @@ COLUMNS = ["key", "album", "name", "state", "reason", "stage_done", "source_byte
            "published_bytes", "format", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
 
 
-def photo_state(layout: Layout, key: str, desired: dict[str, str]) -> tuple[str, str, str]:
-    """(state, reason, last stage whose output is current) for one photo."""
+def photo_state(layout: Layout, key: str, desired: dict[str, str], records: dict) -> tuple[str, str, str]:
+    """(state, reason, last stage whose output is current) for one photo, given its stage records."""
     current = ""
     for stage in STAGES:
-        record = read_record(layout, stage, key)
+        record = records[stage]
         if record is None or record.fingerprint != desired[stage]:
             break
         current = stage
@@ -39,8 +39,8 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
     for key, entry in registry.photos.items():
         photo_settings = settings.get(key, overrides)
         desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights)
-        state, reason, stage_done = photo_state(layout, key, desired)
         records = {stage: read_record(layout, stage, key) for stage in STAGES}
+        state, reason, stage_done = photo_state(layout, key, desired, records)
         meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}
         rows.append({
             "key": key,

@@ -181,3 +181,20 @@ def test_weights_put_in_place_later_redo_the_photos_that_waited(layout, instance
     requests = drain(instance, resources)
     assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "colorized")]
     assert materialized(instance, "published") == {"al/x"}
+
+
+def test_catalogue_lists_every_photo_with_its_state(layout, resources, instance):
+    import pandas as pd
+
+    from restore_dagster.assets import catalogue
+
+    write_scan(layout.gallery / "al" / "good.jpg", seed=1)
+    (layout.gallery / "al" / "bad.jpg").write_bytes(b"not a photo")
+    drain(instance, resources)
+    result = dg.materialize([catalogue], instance=instance, resources={"storage": resources["storage"]})
+    assert result.success
+    table = pd.read_csv(layout.state / "catalogue.csv").set_index("key")
+    assert table.loc["al/good", "state"] == "restored" and table.loc["al/good", "width"] == 96
+    assert table.loc["al/bad", "state"] == "failed" and "bad.jpg" in table.loc["al/bad", "reason"]
+    metadata = result.asset_materializations_for_node("catalogue")[0].metadata
+    assert metadata["photos"].value == 2 and metadata["failed"].value == 1
