@@ -47,6 +47,8 @@ class StorageResource(dg.ConfigurableResource):
                 os.environ.get(TOKEN_ENV, ""),
                 cache_dir=self.layout.root / "cache" / "lychee",
                 inboxes=inboxes or None,
+                # "sibling" (an album "<title> (restored)") or "same" (beside the original, tagged).
+                destination=os.environ.get("RESTORE_LYCHEE_DESTINATION", "sibling").strip().lower(),
             )
         raise ValueError(f"gallery kind {kind!r} (gallery_kind or RESTORE_GALLERY_KIND) is not 'folder' or 'lychee'")
 

@@ -53,3 +53,21 @@ def test_lychee_uploads_are_restored_and_published_back(layout, resources, lyche
         from restore_dagster_tests.pipeline.harness import tick
 
         assert isinstance(tick(instance, dict(resources, storage=storage)), dg.SkipReason)
+
+
+def test_lychee_backend_is_configured_from_the_environment(layout, lychee, monkeypatch):
+    from restore_dagster.resources import StorageResource
+
+    monkeypatch.setenv("RESTORE_GALLERY_KIND", "lychee")
+    monkeypatch.setenv("RESTORE_LYCHEE_URL", lychee.url)
+    monkeypatch.setenv("RESTORE_LYCHEE_DESTINATION", "same")
+    monkeypatch.setenv("RESTORE_LYCHEE_INBOXES", "Inbox")
+    gallery = StorageResource(home=str(layout.root)).gallery()
+    assert gallery.destination == "same"
+    inbox, other = lychee.add_album("Inbox"), lychee.add_album("Elsewhere")
+    lychee.add_photo(inbox, "in", grey_jpeg(1))
+    lychee.add_photo(other, "out", grey_jpeg(2))
+    assert [u.album for u in gallery.list_uploads()] == ["Inbox"]
+    monkeypatch.setenv("RESTORE_LYCHEE_DESTINATION", "elsewhere")
+    with pytest.raises(ValueError, match="destination"):
+        StorageResource(home=str(layout.root)).gallery()
