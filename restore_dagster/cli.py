@@ -12,22 +12,14 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import sys
 from pathlib import Path
 
 from restore_dagster.config import Layout
 from restore_dagster.gallery import IMAGE_SUFFIXES
+from restore_dagster.models.weights import sha256_file
 from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def cmd_add(args, layout: Layout) -> int:
@@ -37,12 +29,12 @@ def cmd_add(args, layout: Layout) -> int:
         return 2
     album = layout.gallery / args.album
     album.mkdir(parents=True, exist_ok=True)
-    existing = {_digest(p): p.name for p in album.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    existing = {sha256_file(p): p.name for p in album.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
     added = duplicates = 0
     for path in sorted(source.iterdir()):
         if not (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES):
             continue
-        digest = _digest(path)
+        digest = sha256_file(path)
         if digest in existing:
             print(f"skip {path.name}: same content as {existing[digest]} already in {args.album}")
             duplicates += 1
