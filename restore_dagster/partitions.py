@@ -11,3 +11,12 @@ photos_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PHOT
 # Read only by the Kubernetes executor (dagster-k8s): one GPU per step of the two GPU assets.
 # Elsewhere these tags are inert; GPU steps are serialised locally by the "gpu" pool instead.
 GPU_OP_TAGS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}}
+
+
+def stage_asset(*, gpu: bool = False, **kwargs):
+    """``@dg.asset`` for a per-photo stage: photos partitions, the batch policy, the restoration group;
+    ``gpu=True`` adds the "gpu" pool and the Kubernetes GPU request."""
+    gpu_args = {"pool": "gpu", "op_tags": GPU_OP_TAGS} if gpu else {}
+    return dg.asset(
+        partitions_def=photos, backfill_policy=photos_backfill_policy, group_name="restoration", **gpu_args, **kwargs
+    )

@@ -4,7 +4,7 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_copy, atomic_write_bytes
-from restore_dagster.partitions import GPU_OP_TAGS, photos, photos_backfill_policy
+from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
 
 # Hasler & Süsstrunk colourfulness: ~0 for grey, ~15 "slightly colourful". A colourised photo below
@@ -64,13 +64,9 @@ def colourfulness_check(done):
     )]
 
 
-@dg.asset(
-    partitions_def=photos,
-    backfill_policy=photos_backfill_policy,
+@stage_asset(
+    gpu=True,
     deps=["upscaled"],
-    pool="gpu",
-    op_tags=GPU_OP_TAGS,
-    group_name="restoration",
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("colourful_enough", asset="colorized",
                                    description=f"A colourised photo's colourfulness is at least {COLOURFULNESS_FLOOR}.")],

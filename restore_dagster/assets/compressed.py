@@ -6,7 +6,7 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
-from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
 EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp"}
@@ -68,11 +68,8 @@ def budget_check(done):
     )]
 
 
-@dg.asset(
-    partitions_def=photos,
-    backfill_policy=photos_backfill_policy,
+@stage_asset(
     deps=["colorized"],
-    group_name="restoration",
     kinds={"jpeg", "webp"},
     check_specs=[dg.AssetCheckSpec("within_budget", asset="compressed",
                                    description="At most max_bytes and at least ssim_floor SSIM against colorized.")],

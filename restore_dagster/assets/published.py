@@ -5,7 +5,7 @@ import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
-from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
 
@@ -30,11 +30,8 @@ def publish_photo(job: PhotoJob) -> StageOutput:
     })
 
 
-@dg.asset(
-    partitions_def=photos,
-    backfill_policy=photos_backfill_policy,
+@stage_asset(
     deps=["compressed"],
-    group_name="restoration",
     description="The restoration published into the gallery (<album>/restored/<name>.restored.jpg|webp), "
     "replacing the previous restoration; the original is never touched.",
 )

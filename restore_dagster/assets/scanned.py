@@ -4,7 +4,7 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
-from restore_dagster.partitions import photos, photos_backfill_policy
+from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
 
@@ -33,11 +33,8 @@ def scan_photo(job: PhotoJob) -> StageOutput:
     return StageOutput(out, record, {"preview": preview_markdown("scan", imaging.preview_data_uri(image))})
 
 
-@dg.asset(
-    partitions_def=photos,
-    backfill_policy=photos_backfill_policy,
+@stage_asset(
     deps=[dg.AssetKey("raw_photo")],
-    group_name="restoration",
     kinds={"pillow"},
     description="The uploaded scan decoded: EXIF-upright, 8-bit RGB, checked against the pixel limit; "
     "grey-or-colour and capture date recorded. A file in touchups/scanned/<album>/<photo>.* replaces it.",

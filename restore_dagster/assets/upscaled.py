@@ -4,7 +4,7 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
-from restore_dagster.partitions import GPU_OP_TAGS, photos, photos_backfill_policy
+from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
 
 
@@ -50,13 +50,9 @@ def target_size_check(done):
     )]
 
 
-@dg.asset(
-    partitions_def=photos,
-    backfill_policy=photos_backfill_policy,
+@stage_asset(
+    gpu=True,
     deps=["scanned"],
-    pool="gpu",
-    op_tags=GPU_OP_TAGS,
-    group_name="restoration",
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("reached_target_size", asset="upscaled",
                                    description="The upscaled photo's long side is exactly the configured target.")],
