@@ -8,6 +8,9 @@
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
+    restore-photos password [--if-unset]     set the web gallery owner's password
+    restore-photos serve [--host H] [--port P]
+                                             the family web gallery (phones welcome)
 """
 from __future__ import annotations
 
@@ -144,6 +147,62 @@ def cmd_seed_demo(args, layout: Layout) -> int:
     return 0
 
 
+def _owner(layout: Layout):
+    from restore_dagster.viewer.accounts import OwnerAccount
+    from restore_dagster.viewer.webstate import WebState
+
+    return OwnerAccount(layout.state, WebState(layout.state / "web.sqlite3"))
+
+
+def cmd_password(args, layout: Layout) -> int:
+    import getpass
+    import secrets
+
+    owner = _owner(layout)
+    if args.if_unset:
+        if owner.has_password:
+            print("web gallery: the owner password is already set (change it with `restore-photos password`)")
+            return 0
+        password = secrets.token_urlsafe(12)
+        owner.set_password(password)
+        print(f"web gallery: owner password set to {password}\n  (shown once; change it with `restore-photos password`)")
+        return 0
+    if sys.stdin.isatty():
+        password = getpass.getpass("new owner password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ; nothing changed", file=sys.stderr)
+            return 2
+    else:  # piped in, e.g. from a secrets manager: the first line
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        owner.set_password(password)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("web gallery: owner password changed; every device has to log in again")
+    return 0
+
+
+def cmd_serve(args, layout: Layout) -> int:
+    import os
+
+    import uvicorn
+
+    from restore_dagster.viewer.app import create_app
+
+    kind = (os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower()
+    if kind != "folder":
+        print(f"error: the web gallery serves the folder gallery; RESTORE_GALLERY_KIND is {kind!r} "
+              "(with Lychee, Lychee itself is where the family looks at the photos)", file=sys.stderr)
+        return 2
+    if not _owner(layout).has_password:
+        print("note: no owner password yet; set one with `restore-photos password` to log in", file=sys.stderr)
+    print(f"web gallery: http://{args.host}:{args.port}/   (gallery {layout.gallery})", flush=True)
+    uvicorn.run(create_app(layout), host=args.host, port=args.port, proxy_headers=args.behind_proxy,
+                forwarded_allow_ips="*" if args.behind_proxy else None, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restore-photos", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("seed-demo", help="write the demo album into an empty gallery")
     demo.add_argument("--force", action="store_true")
     demo.set_defaults(func=cmd_seed_demo)
+    password = sub.add_parser("password", help="set the web gallery owner's password (read from the terminal or stdin)")
+    password.add_argument("--if-unset", action="store_true", help="only when none is set: generate one and print it")
+    password.set_defaults(func=cmd_password)
+    serve = sub.add_parser("serve", help="serve the family web gallery")
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach it from phones on the home network")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-* from an HTTPS reverse proxy")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

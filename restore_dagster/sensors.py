@@ -14,33 +14,8 @@ from restore_dagster.assets import STAGE_ASSETS
 from restore_dagster.gallery import GalleryUnavailable
 from restore_dagster.partitions import photos
 from restore_dagster.resources import StorageResource
+from restore_dagster.run_activity import RANGE_END, RANGE_START, busy_photo_keys
 from restore_dagster.sync import SyncPlan, StageRequest, plan_sync
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
-ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
-
-
-def busy_photo_keys(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
-    """Photos named by a queued or running run (a single partition or a range of them)."""
-    position = {key: i for i, key in enumerate(order)}
-    busy: set[str] = set()
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1000):
-        tags = run.tags
-        if "dagster/partition" in tags:
-            busy.add(tags["dagster/partition"])
-        elif RANGE_START in tags and RANGE_END in tags:
-            start, end = position.get(tags[RANGE_START]), position.get(tags[RANGE_END])
-            if start is not None and end is not None:
-                busy.update(order[start : end + 1])
-    return busy
-
 
 def run_request(request: StageRequest) -> dg.RunRequest:
     selection = [dg.AssetKey(stage) for stage in request.stages]

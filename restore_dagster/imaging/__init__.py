@@ -7,9 +7,9 @@ Modules: ``decode`` (files → :class:`Scan`), ``exif`` (dates, kept EXIF, resto
 """
 
 from .ageing import age_photo
-from .decode import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, Scan, decode_stage_file, load_scan
+from .decode import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, Scan, decode_stage_file, load_scan, probe_image
 from .encode import Encoded, encode_png, encode_smallest, write_png_bytes
-from .errors import EncodeError, ImageError
+from .errors import EncodeError, ImageError, ImageTooLarge, NotAnImage
 from .greyness import GREY_THRESHOLD, colourfulness, is_grey_image
 from .preview import before_after_preview, preview_data_uri
 from .ssim import SSIM_MAX_PIXELS, ssim
@@ -22,6 +22,8 @@ __all__ = [
     "EncodeError",
     "Encoded",
     "ImageError",
+    "ImageTooLarge",
+    "NotAnImage",
     "Scan",
     "age_photo",
     "before_after_preview",
@@ -32,6 +34,7 @@ __all__ = [
     "is_grey_image",
     "load_scan",
     "preview_data_uri",
+    "probe_image",
     "ssim",
     "write_png_bytes",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from . import exif as exif_tags
-from .errors import ImageError
+from .errors import ImageError, ImageTooLarge, NotAnImage
 from .greyness import is_grey_image
 
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -107,6 +107,16 @@ def decode_stage_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return _decode(Path(path), max_pixels).image
 
 
+def probe_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, tuple[int, int]]:
+    """(format, upright size) of a file, after decoding every pixel with load_scan's checks.
+
+    What the web gallery asks of an upload before keeping it: the type comes from the decoder, never
+    from the name or the declared content type, and a truncated file is caught now, not in the run.
+    """
+    decoded = _decode(Path(path), max_pixels)
+    return decoded.source_format, decoded.image.size
+
+
 def _decode(path: Path, max_pixels: int) -> _Decoded:
     with path.open("rb") as stream:  # storage errors (missing, permissions) surface here, unwrapped
         if os.fstat(stream.fileno()).st_size == 0:
@@ -115,7 +125,7 @@ def _decode(path: Path, max_pixels: int) -> _Decoded:
         try:
             image.load()
         except Image.DecompressionBombError as error:
-            raise ImageError(f"{path}: {error}") from error
+            raise ImageTooLarge(f"{path}: {error}") from error
         except _DECODE_ERRORS as error:
             reason = "truncated" if "truncated" in str(error).lower() else "corrupt image data"
             raise ImageError(f"{path}: {reason} ({error})") from error
@@ -161,16 +171,16 @@ def _open(path: Path, stream: io.BufferedReader, max_pixels: int) -> Image.Image
     try:
         image = Image.open(stream, formats=_FORMATS)
     except UnidentifiedImageError as error:
-        raise ImageError(f"{path}: not an image file (cannot identify image; JPEG, PNG, TIFF, WebP and BMP are supported)") from error
+        raise NotAnImage(f"{path}: not an image file (cannot identify image; JPEG, PNG, TIFF, WebP and BMP are supported)") from error
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{path}: exceeds the limit of {_megapixels(max_pixels)} megapixels ({error})") from error
+        raise ImageTooLarge(f"{path}: exceeds the limit of {_megapixels(max_pixels)} megapixels ({error})") from error
     except _DECODE_ERRORS as error:
         raise ImageError(f"{path}: corrupt image header ({error})") from error
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: zero-size image ({width}×{height} pixels)")
     if width * height > max_pixels:
-        raise ImageError(
+        raise ImageTooLarge(
             f"{path}: {width}×{height} = {_megapixels(width * height)} megapixels exceeds the limit of {_megapixels(max_pixels)} megapixels"
         )
     return image

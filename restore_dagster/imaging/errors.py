@@ -12,3 +12,11 @@ class ImageError(ValueError):
 
 class EncodeError(ValueError):
     """No encoding reaches the quality floor within the byte budget; the message says how close each format came."""
+
+
+class NotAnImage(ImageError):
+    """The bytes are not an image in a supported format (the web upload answers 415)."""
+
+
+class ImageTooLarge(ImageError):
+    """More pixels than the limit, declared in the header: a decompression bomb or an absurd scan (413)."""

@@ -1,0 +1,34 @@
+"""Which photos a queued or running Dagster run is working on, read from the instance's run storage.
+
+Used by the sensor (never request a photo twice) and by the web gallery (a photo's "processing"
+state). Only run records are read: no assets, no models, so the web server stays light.
+"""
+from __future__ import annotations
+
+import dagster as dg
+
+PARTITION = "dagster/partition"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def busy_photo_keys(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
+    """Photos named by a queued or running run (a single partition or a range of them)."""
+    position = {key: i for i, key in enumerate(order)}
+    busy: set[str] = set()
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1000):
+        tags = run.tags
+        if PARTITION in tags:
+            busy.add(tags[PARTITION])
+        elif RANGE_START in tags and RANGE_END in tags:
+            start, end = position.get(tags[RANGE_START]), position.get(tags[RANGE_END])
+            if start is not None and end is not None:
+                busy.update(order[start : end + 1])
+    return busy

@@ -1,0 +1,119 @@
+"""English and Simplified Chinese for the web gallery, chosen from the browser's Accept-Language.
+
+A ``lang`` cookie (set by the language link in the footer) overrides the browser. Every string the
+pages show is here, so a missing translation is a KeyError in the tests, not an English word on a
+Chinese page.
+"""
+from __future__ import annotations
+
+LANGUAGES = ("en", "zh")
+HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "app_name": {"en": "Family photos", "zh": "家庭相册"},
+    "albums": {"en": "Albums", "zh": "相册"},
+    "search_albums": {"en": "Search albums", "zh": "搜索相册"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "new_album": {"en": "New album", "zh": "新建相册"},
+    "album_title": {"en": "Album title", "zh": "相册名称"},
+    "create": {"en": "Create", "zh": "创建"},
+    "no_albums": {"en": "No albums yet.", "zh": "还没有相册。"},
+    "no_match": {"en": "No album matches “{q}”.", "zh": "没有与“{q}”匹配的相册。"},
+    "photo_count": {"en": "{n} photos", "zh": "{n} 张照片"},
+    "restored_count": {"en": "{n} restored", "zh": "已修复 {n} 张"},
+    "rename": {"en": "Rename", "zh": "重命名"},
+    "save": {"en": "Save", "zh": "保存"},
+    "delete": {"en": "Delete", "zh": "删除"},
+    "delete_album_confirm": {"en": "Move this album to the trash?", "zh": "把这个相册移到回收站？"},
+    "delete_photo_confirm": {"en": "Move this photo to the trash?", "zh": "把这张照片移到回收站？"},
+    "trash": {"en": "Trash", "zh": "回收站"},
+    "trash_empty": {"en": "The trash is empty.", "zh": "回收站是空的。"},
+    "trash_note": {"en": "Deleted albums and photos wait here until you restore them.", "zh": "删除的相册和照片会保留在这里，可以随时恢复。"},
+    "restore_from_trash": {"en": "Restore", "zh": "恢复"},
+    "kind_album": {"en": "Album", "zh": "相册"},
+    "kind_photo": {"en": "Photo", "zh": "照片"},
+    "from_album": {"en": "from {album}", "zh": "来自 {album}"},
+    "upload": {"en": "Add scans", "zh": "添加照片"},
+    "upload_hint": {"en": "Choose several scans from your camera roll; each uploads with its own progress.", "zh": "可以一次从相册选择多张照片，每张单独显示上传进度。"},
+    "uploaded": {"en": "Uploaded", "zh": "已上传"},
+    "duplicate": {"en": "Already in this album", "zh": "相册里已有这张照片"},
+    "failed_upload": {"en": "Not uploaded", "zh": "上传失败"},
+    "state_waiting": {"en": "Waiting", "zh": "等待中"},
+    "state_processing": {"en": "Processing", "zh": "处理中"},
+    "state_restored": {"en": "Restored", "zh": "已修复"},
+    "state_failed": {"en": "Failed", "zh": "失败"},
+    "empty_album": {"en": "No photos in this album yet.", "zh": "这个相册里还没有照片。"},
+    "share": {"en": "Share", "zh": "分享"},
+    "share_link": {"en": "Read-only link", "zh": "只读链接"},
+    "share_create": {"en": "Make a share link", "zh": "生成分享链接"},
+    "share_new": {"en": "New link", "zh": "换一个链接"},
+    "share_revoke": {"en": "Revoke link", "zh": "取消分享"},
+    "share_note": {"en": "Anyone with this link can view and download this album's photos, nothing else.", "zh": "拿到链接的人只能查看和下载这个相册的照片。"},
+    "shared_album": {"en": "Shared album", "zh": "分享的相册"},
+    "copy": {"en": "Copy", "zh": "复制"},
+    "before": {"en": "Original", "zh": "原图"},
+    "after": {"en": "Restored", "zh": "修复后"},
+    "compare_slider": {"en": "Compare original and restoration", "zh": "对比原图和修复后"},
+    "side_by_side": {"en": "Side by side", "zh": "并排"},
+    "slider_view": {"en": "Slider", "zh": "滑块"},
+    "zoom_hint": {"en": "Pinch or double-tap to zoom; drag to pan.", "zh": "双指缩放或双击放大，拖动查看细节。"},
+    "reset_zoom": {"en": "Reset zoom", "zh": "复原"},
+    "download_original": {"en": "Download original", "zh": "下载原图"},
+    "download_restored": {"en": "Download restoration", "zh": "下载修复图"},
+    "ai_colourised": {"en": "AI-colourised", "zh": "AI 上色"},
+    "ai_colourised_note": {"en": "Colours are guessed by {model} (render factor {rf}); they may not be the real ones.", "zh": "颜色由 {model}（渲染因子 {rf}）推测，未必是真实颜色。"},
+    "not_colourised": {"en": "Not colourised: {why}", "zh": "未上色：{why}"},
+    "made_with": {"en": "Denoise level {noise} · {w}×{h} {fmt}", "zh": "降噪等级 {noise} · {w}×{h} {fmt}"},
+    "not_restored_yet": {"en": "The restoration is not ready yet.", "zh": "修复还没有完成。"},
+    "restore_again": {"en": "Restore again", "zh": "重新修复"},
+    "restore_again_note": {"en": "Change the settings and this photo is restored again; the new restoration replaces this one.", "zh": "修改设置后会重新修复这张照片，新结果会替换当前的修复图。"},
+    "not_registered": {"en": "Settings can be changed once the pipeline has picked this photo up.", "zh": "照片进入处理流程后才能修改设置。"},
+    "render_factor": {"en": "Render factor", "zh": "渲染因子"},
+    "model": {"en": "Model", "zh": "模型"},
+    "model_artistic": {"en": "Artistic (vivid)", "zh": "艺术（鲜艳）"},
+    "model_stable": {"en": "Stable (natural)", "zh": "稳定（自然）"},
+    "noise_level": {"en": "Noise reduction", "zh": "降噪"},
+    "colourise": {"en": "Colourise", "zh": "上色"},
+    "colourise_auto": {"en": "Black-and-white photos only", "zh": "只给黑白照片上色"},
+    "colourise_on": {"en": "Always", "zh": "总是上色"},
+    "colourise_off": {"en": "Never", "zh": "不上色"},
+    "retry": {"en": "Try again", "zh": "重试"},
+    "title": {"en": "Title", "zh": "标题"},
+    "back": {"en": "Back", "zh": "返回"},
+    "login": {"en": "Log in", "zh": "登录"},
+    "logout": {"en": "Log out", "zh": "退出"},
+    "password": {"en": "Password", "zh": "密码"},
+    "wrong_password": {"en": "Wrong password.", "zh": "密码不对。"},
+    "too_many_attempts": {"en": "Too many attempts; try again in {s} seconds.", "zh": "尝试次数太多，请 {s} 秒后再试。"},
+    "no_password": {"en": "No owner password yet: run `restore-photos password` on the server.", "zh": "还没有设置密码：请在服务器上运行 `restore-photos password`。"},
+    "not_found": {"en": "Not found.", "zh": "找不到。"},
+    "error": {"en": "Something went wrong", "zh": "出错了"},
+    "language": {"en": "中文", "zh": "English"},
+    "photo": {"en": "Photo", "zh": "照片"},
+}
+
+
+def pick_language(accept_language: str | None, cookie: str | None = None) -> str:
+    """``en`` or ``zh``: the cookie if valid, else the browser's most preferred of the two."""
+    if cookie in LANGUAGES:
+        return cookie
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        params = params.strip()
+        try:
+            q = float(params[2:]) if params.startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        lang = tag.strip().lower().split("-")[0]
+        if lang in LANGUAGES and q > 0:
+            ranked.append((q, -position, lang))  # equal weights: the header's order is the user's order
+    return max(ranked)[2] if ranked else "en"
+
+
+def translator(lang: str):
+    def t(key: str, **values) -> str:
+        text = MESSAGES[key][lang]
+        return text.format(**values) if values else text
+
+    return t

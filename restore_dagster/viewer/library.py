@@ -1,0 +1,371 @@
+"""Albums and photos as the web gallery sees them: the folder gallery plus titles, hashes and a trash.
+
+The folder gallery stays the truth (scans copied in by hand or by ``restore-photos add`` show up
+too). Every album or photo named in a request is looked up among what the gallery folder holds, never
+joined onto a path, so no parameter can reach outside it. Folder and file names for what the web
+creates are made here; the names people type are titles, kept in the web database. Renaming therefore
+never changes a path, and the pipeline never redoes a photo because it was renamed.
+
+Deleting moves to ``<gallery>/.trash/<id>/`` (the same file system, so it is one atomic rename; the
+gallery and the sensor never look into hidden folders), and restoring moves everything back, keeping
+the files' times, so a restored photo gets its old partition key and finished outputs back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from restore_dagster.config import PUBLISHED_DIRNAME
+from restore_dagster.gallery import FolderGallery
+from restore_dagster.imaging import IMAGE_SUFFIXES
+from restore_dagster.keys import slugify
+from restore_dagster.models.weights import sha256_file
+from restore_dagster.viewer.webstate import WebState
+
+TRASH_DIRNAME = ".trash"
+MAX_TITLE = 120
+EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
+
+
+class NotFound(LookupError):
+    """No such album, photo or trash item (the web answers 404)."""
+
+
+class Duplicate(Exception):
+    """The upload's content is already in the album: ``existing`` is that photo."""
+
+    def __init__(self, existing: "Photo"):
+        super().__init__(f"the same picture is already in this album as {existing.title!r}")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class Album:
+    folder: str
+    title: str
+    photo_count: int
+
+
+@dataclass(frozen=True)
+class Photo:
+    album: str
+    filename: str
+    title: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def source(self) -> str:  # the folder gallery's id of this upload (the registry maps it to a key)
+        return f"{self.album}/{self.filename}"
+
+    @property
+    def version(self) -> str:
+        return f"{self.size:x}{self.mtime_ns:x}"
+
+
+@dataclass(frozen=True)
+class TrashItem:
+    id: str
+    kind: str
+    album: str
+    filename: str | None
+    title: str
+    trashed: float
+
+
+def clean_title(title: str) -> str:
+    """A title as typed, normalised: NFC, no control characters, single-line, 1–120 characters."""
+    text = unicodedata.normalize("NFC", str(title or ""))
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("a title cannot be empty")
+    if len(text) > MAX_TITLE:
+        raise ValueError(f"a title can have at most {MAX_TITLE} characters")
+    return text
+
+
+def _is_visible_name(name: str) -> bool:
+    return bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name and "\x00" not in name
+
+
+def _new_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(4)
+
+
+class Library:
+    def __init__(self, gallery_root: Path, web: WebState):
+        self.root = Path(gallery_root)
+        self.web = web
+        self.gallery = FolderGallery(self.root)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @property
+    def trash_root(self) -> Path:
+        return self.root / TRASH_DIRNAME
+
+    def _lock(self, folder: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(folder, threading.Lock())
+
+    # --- albums ---------------------------------------------------------------------------------
+
+    def _album_folders(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(e.name for e in os.scandir(self.root) if _is_visible_name(e.name) and e.is_dir())
+
+    def _titles(self) -> dict[str, str]:
+        with self.web.connect() as db:
+            return {row["folder"]: row["title"] for row in db.execute("SELECT folder, title FROM albums")}
+
+    def albums(self, query: str = "") -> list[Album]:
+        titles = self._titles()
+        needle = unicodedata.normalize("NFC", query).casefold().strip()
+        result = []
+        for folder in self._album_folders():
+            title = titles.get(folder, folder)
+            if needle and needle not in title.casefold():
+                continue
+            result.append(Album(folder, title, len(self._photo_entries(folder))))
+        return sorted(result, key=lambda a: a.title.casefold())
+
+    def album(self, folder: str) -> Album:
+        if not _is_visible_name(folder) or not (self.root / folder).is_dir():
+            raise NotFound(f"no album {folder!r}")
+        return Album(folder, self._titles().get(folder, folder), len(self._photo_entries(folder)))
+
+    def create_album(self, title: str) -> Album:
+        title = clean_title(title)
+        with self._locks_guard:
+            taken = set(self._album_folders()) | self._trashed_album_folders()
+            base = slugify(title)
+            folder, counter = base, 2
+            while folder in taken:
+                folder = f"{base}-{counter}"
+                counter += 1
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / folder).mkdir()
+            with self.web.connect() as db:
+                db.execute("INSERT OR REPLACE INTO albums VALUES (?, ?, ?)", (folder, title, time.time()))
+        return Album(folder, title, 0)
+
+    def _trashed_album_folders(self) -> set[str]:
+        # A trashed album keeps its folder name reserved, so restoring it never needs a new name
+        # (a new name would mean new partition keys and the whole album restored again).
+        with self.web.connect() as db:
+            return {row["album"] for row in db.execute("SELECT album FROM trash WHERE kind = 'album'")}
+
+    def rename_album(self, folder: str, title: str) -> Album:
+        album = self.album(folder)
+        title = clean_title(title)
+        with self.web.connect() as db:
+            db.execute("INSERT OR REPLACE INTO albums VALUES (?, ?, ?)", (album.folder, title, time.time()))
+        return Album(album.folder, title, album.photo_count)
+
+    # --- photos ---------------------------------------------------------------------------------
+
+    def _photo_entries(self, folder: str) -> list[os.DirEntry]:
+        try:
+            entries = list(os.scandir(self.root / folder))
+        except FileNotFoundError:
+            return []
+        return [
+            e for e in entries
+            if _is_visible_name(e.name) and not e.name.endswith(".tmp")
+            and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file()
+        ]
+
+    def _photo_titles(self, folder: str) -> dict[str, str]:
+        with self.web.connect() as db:
+            rows = db.execute("SELECT filename, title FROM photos WHERE album = ? AND title IS NOT NULL", (folder,))
+            return {row["filename"]: row["title"] for row in rows}
+
+    def photos(self, folder: str) -> list[Photo]:
+        self.album(folder)
+        titles = self._photo_titles(folder)
+        result = []
+        for entry in sorted(self._photo_entries(folder), key=lambda e: e.name):
+            st = entry.stat()
+            result.append(Photo(folder, entry.name, titles.get(entry.name, os.path.splitext(entry.name)[0]), st.st_size, st.st_mtime_ns))
+        return result
+
+    def photo(self, folder: str, filename: str) -> Photo:
+        self.album(folder)
+        path = self.root / folder / filename
+        if (
+            not _is_visible_name(filename) or filename.endswith(".tmp")
+            or os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES or not path.is_file()
+        ):
+            raise NotFound(f"no photo {filename!r} in album {folder!r}")
+        st = path.stat()
+        title = self._photo_titles(folder).get(filename, os.path.splitext(filename)[0])
+        return Photo(folder, filename, title, st.st_size, st.st_mtime_ns)
+
+    def original_path(self, photo: Photo) -> Path:
+        return self.root / photo.album / photo.filename
+
+    def restoration_path(self, photo: Photo) -> Path | None:
+        location = self.gallery.published_location(photo.source)
+        return Path(location) if location else None
+
+    def rename_photo(self, folder: str, filename: str, title: str) -> Photo:
+        photo = self.photo(folder, filename)
+        title = clean_title(title)
+        with self.web.connect() as db:
+            db.execute(
+                "INSERT INTO photos (album, filename, title) VALUES (?, ?, ?) "
+                "ON CONFLICT (album, filename) DO UPDATE SET title = excluded.title",
+                (folder, filename, title),
+            )
+        return Photo(photo.album, photo.filename, title, photo.size, photo.mtime_ns)
+
+    def _content_hash(self, folder: str, entry: os.DirEntry) -> str:
+        """The SHA-256 of an album file, cached against its size and modification time."""
+        st = entry.stat()
+        signature = f"{st.st_size}:{st.st_mtime_ns}"
+        with self.web.connect() as db:
+            row = db.execute("SELECT sha256, signature FROM photos WHERE album = ? AND filename = ?", (folder, entry.name)).fetchone()
+        if row and row["signature"] == signature and row["sha256"]:
+            return row["sha256"]
+        digest = sha256_file(Path(entry.path))
+        with self.web.connect() as db:
+            db.execute(
+                "INSERT INTO photos (album, filename, sha256, signature) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (album, filename) DO UPDATE SET sha256 = excluded.sha256, signature = excluded.signature",
+                (folder, entry.name, digest, signature),
+            )
+        return digest
+
+    def add_upload(self, folder: str, staged: Path, sha256: str, image_format: str, client_name: str) -> Photo:
+        """Move a validated upload from ``staged`` into the album under a name made here.
+
+        Raises :class:`Duplicate` (and leaves ``staged`` for the caller to remove) when the album
+        already holds the same bytes. Only files of the same size are hashed, so a big album costs a
+        ``stat`` per photo, not a read.
+        """
+        self.album(folder)
+        size = staged.stat().st_size
+        title = _title_from_client_name(client_name)
+        with self._lock(folder):
+            for entry in self._photo_entries(folder):
+                if entry.stat().st_size == size and self._content_hash(folder, entry) == sha256:
+                    raise Duplicate(self.photo(folder, entry.name))
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            while True:
+                filename = f"scan-{stamp}-{secrets.token_hex(3)}{EXTENSIONS[image_format]}"
+                if not (self.root / folder / filename).exists():
+                    break
+            target = self.root / folder / filename
+            os.replace(staged, target)
+            st = target.stat()
+            with self.web.connect() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?)",
+                    (folder, filename, title, sha256, f"{st.st_size}:{st.st_mtime_ns}", time.time()),
+                )
+        return Photo(folder, filename, title, st.st_size, st.st_mtime_ns)
+
+    # --- trash ----------------------------------------------------------------------------------
+
+    def trash_photo(self, folder: str, filename: str) -> str:
+        photo = self.photo(folder, filename)
+        item_id = _new_id()
+        target = self.trash_root / item_id
+        with self._lock(folder):
+            restoration = self.restoration_path(photo)
+            (target / PUBLISHED_DIRNAME).mkdir(parents=True)
+            with self.web.connect() as db:
+                row = db.execute("SELECT * FROM photos WHERE album = ? AND filename = ?", (folder, filename)).fetchone()
+                meta = {k: row[k] for k in row.keys()} if row else {}
+                db.execute("INSERT INTO trash VALUES (?, 'photo', ?, ?, ?, ?, ?)", (item_id, folder, filename, photo.title, json.dumps(meta), time.time()))
+                db.execute("DELETE FROM photos WHERE album = ? AND filename = ?", (folder, filename))
+            os.replace(self.original_path(photo), target / filename)
+            if restoration is not None and restoration.exists():
+                os.replace(restoration, target / PUBLISHED_DIRNAME / restoration.name)
+        return item_id
+
+    def trash_album(self, folder: str) -> str:
+        album = self.album(folder)
+        item_id = _new_id()
+        target = self.trash_root / item_id
+        with self._lock(folder):
+            target.mkdir(parents=True)
+            with self.web.connect() as db:
+                photos = [dict(row) for row in db.execute("SELECT * FROM photos WHERE album = ?", (folder,))]
+                meta = {"photos": photos, "title": album.title}
+                db.execute("INSERT INTO trash VALUES (?, 'album', ?, NULL, ?, ?, ?)", (item_id, folder, album.title, json.dumps(meta), time.time()))
+                db.execute("DELETE FROM photos WHERE album = ?", (folder,))
+                db.execute("DELETE FROM albums WHERE folder = ?", (folder,))
+                db.execute("DELETE FROM shares WHERE album = ?", (folder,))  # a deleted album's link stops working
+            os.replace(self.root / folder, target / folder)
+        return item_id
+
+    def trash_items(self) -> list[TrashItem]:
+        with self.web.connect() as db:
+            rows = db.execute("SELECT id, kind, album, filename, title, trashed FROM trash ORDER BY trashed DESC").fetchall()
+        return [TrashItem(**dict(row)) for row in rows]
+
+    def restore(self, item_id: str) -> tuple[str, str | None]:
+        """Put a trashed album or photo back; returns (album folder, photo file name or None)."""
+        with self.web.connect() as db:
+            row = db.execute("SELECT * FROM trash WHERE id = ?", (str(item_id),)).fetchone()
+        if row is None or not (self.trash_root / row["id"]).is_dir():
+            raise NotFound(f"no item {item_id!r} in the trash")
+        meta = json.loads(row["meta"])
+        if row["kind"] == "album":
+            return self._restore_album(row, meta), None
+        return self._restore_photo(row, meta)
+
+    def _restore_album(self, row, meta) -> str:
+        folder = row["album"]
+        with self._lock(folder):
+            if (self.root / folder).exists():
+                raise FileExistsError(f"an album folder {folder!r} exists again; rename it before restoring")
+            os.replace(self.trash_root / row["id"] / folder, self.root / folder)
+            with self.web.connect() as db:
+                db.execute("INSERT OR REPLACE INTO albums VALUES (?, ?, ?)", (folder, meta["title"], time.time()))
+                for photo in meta["photos"]:
+                    db.execute("INSERT OR REPLACE INTO photos VALUES (:album, :filename, :title, :sha256, :signature, :uploaded)", photo)
+                db.execute("DELETE FROM trash WHERE id = ?", (row["id"],))
+        shutil.rmtree(self.trash_root / row["id"], ignore_errors=True)
+        return folder
+
+    def _restore_photo(self, row, meta) -> tuple[str, str]:
+        folder, filename = row["album"], row["filename"]
+        if not (self.root / folder).is_dir():
+            raise NotFound(f"its album {folder!r} is not there any more; restore the album first")
+        source = self.trash_root / row["id"]
+        with self._lock(folder):
+            if (self.root / folder / filename).exists():
+                raise FileExistsError(f"a photo named {filename!r} is in the album again")
+            os.replace(source / filename, self.root / folder / filename)
+            for restoration in (source / PUBLISHED_DIRNAME).glob("*"):
+                (self.root / folder / PUBLISHED_DIRNAME).mkdir(exist_ok=True)
+                os.replace(restoration, self.root / folder / PUBLISHED_DIRNAME / restoration.name)
+            with self.web.connect() as db:
+                if meta:
+                    db.execute("INSERT OR REPLACE INTO photos VALUES (:album, :filename, :title, :sha256, :signature, :uploaded)", meta)
+                db.execute("DELETE FROM trash WHERE id = ?", (row["id"],))
+        shutil.rmtree(source, ignore_errors=True)
+        return folder, filename
+
+
+def _title_from_client_name(name: str) -> str:
+    """The client's file name as a title only (never a path): its last component, without extension."""
+    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base.strip(".") else base
+    try:
+        return clean_title(stem)
+    except ValueError:
+        return clean_title("scan " + dt.datetime.now().strftime("%Y-%m-%d %H:%M"))

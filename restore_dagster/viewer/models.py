@@ -1,0 +1,46 @@
+"""Response shapes for the JSON endpoints (they make the OpenAPI schema precise enough to fuzz)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+
+class HTML(HTMLResponse):
+    """A server-rendered page."""
+
+
+class Image(Response):
+    media_type = "image/jpeg"
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class AlbumOut(BaseModel):
+    folder: str
+    title: str
+    photo_count: int
+    url: str
+
+
+class PhotoOut(BaseModel):
+    filename: str
+    title: str
+    url: str
+    thumb: str
+    restored_thumb: str | None
+    restored: str | None
+    restored_version: str | None
+    state: Literal["waiting", "processing", "restored", "failed"]
+    reason: str
+    key: str | None
+
+
+class UploadOut(BaseModel):
+    status: Literal["added", "duplicate"]
+    title: str
+    url: str
+    detail: str

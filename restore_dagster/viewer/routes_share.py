@@ -1,0 +1,51 @@
+"""What a share-link visitor may reach: one album, its viewer and its files, read-only.
+
+Each route turns the token into that album's scope first; an unknown or revoked token, or a photo
+outside the album, is 404, the same answer as for something that does not exist.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+
+from restore_dagster.viewer import models
+from restore_dagster.viewer.library import NotFound
+from restore_dagster.viewer.pages import Scope, share_scope
+from restore_dagster.viewer.views import album_page, album_photos, media, photo_page, photo_status_json, services
+
+router = APIRouter(prefix="/s/{token}")
+
+
+def token_scope(request: Request, token: str) -> Scope:
+    svc = services(request)
+    folder = svc.shares.album_for(token)
+    if folder is None:
+        raise HTTPException(404, "this link does not exist or was revoked")
+    try:
+        return share_scope(svc.library.album(folder), token)
+    except NotFound:
+        raise HTTPException(404, "this link does not exist or was revoked") from None
+
+
+@router.get("", response_class=models.HTML, summary="A shared album (read-only)")
+def shared_album(request: Request, token: str):
+    return album_page(request, token_scope(request, token))
+
+
+@router.get("/photos/{photo}", response_class=models.HTML, summary="A shared photo's viewer (read-only)")
+def shared_photo(request: Request, token: str, photo: str):
+    return photo_page(request, token_scope(request, token), photo)
+
+
+@router.get("/api/photos", response_model=list[models.PhotoOut], summary="A shared album's photos and states")
+def shared_photos_json(request: Request, token: str):
+    return album_photos(services(request), token_scope(request, token))
+
+
+@router.get("/api/photos/{photo}", response_model=models.PhotoOut, summary="A shared photo's state")
+def shared_photo_json(request: Request, token: str, photo: str):
+    return photo_status_json(request, token_scope(request, token), photo)
+
+
+@router.get("/photos/{photo}/{kind}", response_class=models.Image, summary="A shared photo's file")
+def shared_media(request: Request, token: str, photo: str, kind: str, download: bool = False, v: str = ""):
+    return media(request, token_scope(request, token), photo, kind, download)

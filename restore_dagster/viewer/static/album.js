@@ -1,0 +1,120 @@
+// The album page: upload several scans with a progress bar each, then keep the states fresh.
+"use strict";
+
+function uploadOne(url, file, row, labels) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    const bar = row.querySelector("progress");
+    const status = row.querySelector(".upload-status");
+    xhr.open("POST", url);
+    xhr.setRequestHeader("X-CSRF-Token", window.restore.csrf());
+    xhr.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+    });
+    xhr.addEventListener("load", () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = { detail: xhr.statusText }; }
+      bar.value = 100;
+      if (xhr.status === 201) {
+        row.dataset.result = "added";
+        status.textContent = labels.added;
+      } else if (xhr.status === 409) {
+        row.dataset.result = "duplicate";
+        status.textContent = `${labels.duplicate}: ${body.title || ""}`;
+      } else {
+        row.dataset.result = "failed";
+        status.textContent = `${labels.failed}: ${body.detail || xhr.status}`;
+      }
+      resolve(xhr.status);
+    });
+    xhr.addEventListener("error", () => {
+      row.dataset.result = "failed";
+      status.textContent = labels.failed;
+      resolve(0);
+    });
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
+
+async function refreshGrid() {
+  // The server's own markup for the grid, so new cards look exactly like the others.
+  const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("grid");
+  if (fresh) document.getElementById("grid").replaceWith(fresh);
+  const empty = document.getElementById("empty");
+  if (empty && fresh && fresh.children.length) empty.remove();
+}
+
+function setupUpload() {
+  const section = document.querySelector(".upload");
+  if (!section) return;
+  const input = document.getElementById("upload-input");
+  const list = document.getElementById("upload-list");
+  const labels = {
+    added: section.dataset.labelAdded,
+    duplicate: section.dataset.labelDuplicate,
+    failed: section.dataset.labelFailed,
+  };
+  input.addEventListener("change", async () => {
+    const files = Array.from(input.files);
+    input.value = "";
+    const rows = files.map((file) => {
+      const row = document.createElement("li");
+      row.className = "upload-row";
+      const name = document.createElement("span");
+      name.className = "upload-name";
+      name.textContent = file.name;
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      const status = document.createElement("span");
+      status.className = "upload-status";
+      row.append(name, bar, status);
+      list.append(row);
+      return row;
+    });
+    // Two at a time: quick on a phone's connection without starving the server's two cores.
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        await uploadOne(section.dataset.uploadUrl, files[i], rows[i], labels);
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    await refreshGrid();
+  });
+}
+
+async function pollStates() {
+  const grid = document.getElementById("grid");
+  if (!grid) return;
+  const busy = grid.querySelector('[data-state="waiting"], [data-state="processing"]');
+  if (busy) {
+    try {
+      const response = await fetch(grid.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const labels = window.restore.stateLabels();
+        for (const photo of await response.json()) {
+          const card = Array.from(grid.children).find((c) => c.dataset.filename === photo.filename);
+          if (!card || card.dataset.state === photo.state) continue;
+          card.dataset.state = photo.state;
+          const badge = card.querySelector(".badge");
+          badge.className = `badge state-${photo.state}`;
+          badge.textContent = labels[photo.state] || photo.state;
+          if (photo.restored_thumb) card.querySelector("img").src = photo.restored_thumb;
+        }
+      }
+    } catch (e) { /* offline for a moment: try again next time */ }
+  }
+  window.setTimeout(pollStates, 5000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setupUpload();
+  window.setTimeout(pollStates, 5000);
+});

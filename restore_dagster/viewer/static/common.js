@@ -1,0 +1,32 @@
+// Small behaviours every page shares; no inline scripts (the pages' CSP forbids them).
+"use strict";
+
+window.restore = {
+  csrf: () => document.querySelector('meta[name="csrf-token"]').content,
+  stateLabels: () => {
+    const node = document.getElementById("state-labels");
+    return node ? JSON.parse(node.textContent) : {};
+  },
+};
+
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Share links are stored as paths; show the full address people can paste into a message.
+  document.querySelectorAll("input[data-absolute]").forEach((input) => {
+    input.value = new URL(input.value, window.location.origin).href;
+  });
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const input = document.querySelector(button.dataset.copy);
+      input.select();
+      try { await navigator.clipboard.writeText(input.value); } catch (e) { document.execCommand("copy"); }
+    });
+  });
+  document.querySelectorAll("[data-back]").forEach((link) => {
+    if (window.history.length > 1) link.addEventListener("click", (e) => { e.preventDefault(); window.history.back(); });
+  });
+});

@@ -1,0 +1,131 @@
+"""The pages and files both the owner and a share-link visitor see; ``Scope`` says which one asks.
+
+A share visitor reaches only these views, through a scope built from the token's album, so every
+photo name it sends is looked up inside that one album: anything else is 404.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import FileResponse, Response
+
+from restore_dagster.imaging import ImageError
+from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
+from restore_dagster.viewer.library import NotFound, Photo
+from restore_dagster.viewer.pages import Scope, render
+from restore_dagster.viewer.services import Services
+from restore_dagster.viewer.states import PhotoStatus
+
+KINDS = ("thumb", "screen", "original", "restored", "restored-thumb")
+IMMUTABLE = "private, max-age=31536000, immutable"
+BROKEN_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 90"><rect width="120" height="90" fill="#eee"/>'
+    '<path d="M20 70 50 35 70 55 85 42 100 70Z" fill="#ccc"/><path d="M15 15 105 75" stroke="#c33" stroke-width="4"/></svg>'
+)
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def find_photo(svc: Services, scope: Scope, filename: str) -> Photo:
+    try:
+        return svc.library.photo(scope.album.folder, filename)
+    except NotFound:
+        raise HTTPException(404, "no such photo in this album") from None
+
+
+def restoration_version(svc: Services, photo: Photo) -> str | None:
+    path = svc.library.restoration_path(photo)
+    if path is None:
+        return None
+    st = path.stat()
+    return f"{st.st_size:x}{st.st_mtime_ns:x}"
+
+
+def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus) -> dict:
+    restored = restoration_version(svc, photo)
+    return {
+        "filename": photo.filename,
+        "title": photo.title,
+        "url": scope.photo_url(photo),
+        "thumb": scope.photo_url(photo, f"/thumb?v={photo.version}"),
+        "restored_thumb": scope.photo_url(photo, f"/restored-thumb?v={restored}") if restored else None,
+        "restored": scope.photo_url(photo, f"/restored?v={restored}") if restored else None,
+        "restored_version": restored,
+        **status.to_json(),
+    }
+
+
+def album_photos(svc: Services, scope: Scope) -> list[dict]:
+    photos = svc.library.photos(scope.album.folder)
+    statuses = svc.states.statuses(photos)
+    return [photo_json(svc, scope, photo, statuses[photo.source]) for photo in photos]
+
+
+def album_page(request: Request, scope: Scope):
+    svc = services(request)
+    photos = album_photos(svc, scope)
+    share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
+    return render(request, "album.html", scope=scope, photos=photos, share_token=share,
+                  max_upload_mb=svc.max_upload_bytes // 1_000_000)
+
+
+def photo_page(request: Request, scope: Scope, filename: str):
+    svc = services(request)
+    photo = find_photo(svc, scope, filename)
+    status = svc.states.statuses([photo], with_details=True)[photo.source]
+    item = photo_json(svc, scope, photo, status)
+    return render(
+        request, "photo.html", scope=scope, photo=photo, item=item, status=status,
+        details=status.details, settings=status.settings,
+        noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES,
+        neighbours=_neighbours(svc, scope, photo),
+    )
+
+
+def _neighbours(svc: Services, scope: Scope, photo: Photo) -> dict:
+    names = [p.filename for p in svc.library.photos(scope.album.folder)]
+    i = names.index(photo.filename)
+    link = lambda j: f"{scope.base}/photos/{quote(names[j], safe='')}" if 0 <= j < len(names) else None  # noqa: E731
+    return {"previous": link(i - 1), "next": link(i + 1)}
+
+
+def photo_status_json(request: Request, scope: Scope, filename: str) -> dict:
+    svc = services(request)
+    photo = find_photo(svc, scope, filename)
+    return photo_json(svc, scope, photo, svc.states.statuses([photo])[photo.source])
+
+
+def media(request: Request, scope: Scope, filename: str, kind: str, download: bool) -> Response:
+    """A photo's file or rendition. Versioned URLs (``?v=``) are cached for good; the rest revalidate."""
+    svc = services(request)
+    if kind not in KINDS:
+        raise HTTPException(404, "no such file kind")
+    photo = find_photo(svc, scope, filename)
+    source = svc.library.original_path(photo)
+    if kind.startswith("restored"):
+        source = svc.library.restoration_path(photo)
+        if source is None:
+            raise HTTPException(404, "this photo has no restoration yet")
+    cache = IMMUTABLE if request.query_params.get("v") else "private, no-cache"
+    if kind in ("original", "restored"):
+        return _file(source, photo, kind, download, cache)
+    try:
+        path = svc.renditions.get(source, "screen" if kind == "screen" else "thumb")
+    except (ImageError, OSError):
+        return Response(BROKEN_SVG, status_code=422, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": cache})
+
+
+def _file(path: os.PathLike, photo: Photo, kind: str, download: bool, cache: str) -> FileResponse:
+    suffix = os.path.splitext(str(path))[1].lower()
+    media_type = mimetypes.types_map.get(suffix, "application/octet-stream")
+    if not download:
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+    label = photo.title if kind == "original" else f"{photo.title} (restored)"
+    safe = "".join(ch for ch in label if ch.isprintable() and ch not in '\\/:*?"<>|').strip() or "photo"
+    return FileResponse(path, media_type=media_type, filename=safe + suffix, headers={"Cache-Control": cache})
