@@ -33,6 +33,7 @@ from restore_dagster.viewer.webstate import WebState
 
 TRASH_DIRNAME = ".trash"
 MAX_TITLE = 120
+NAME_MAX = 255  # bytes in one file name: a longer name names nothing, and stat() would raise ENAMETOOLONG
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
 
 
@@ -95,7 +96,17 @@ def clean_title(title: str) -> str:
 
 
 def _is_visible_name(name: str) -> bool:
-    return bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name and "\x00" not in name
+    return (
+        bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name and "\x00" not in name
+        and _fits_file_system(name)
+    )
+
+
+def _fits_file_system(name: str) -> bool:
+    try:
+        return len(os.fsencode(name)) <= NAME_MAX
+    except UnicodeError:  # not encodable: no file can have this name
+        return False
 
 
 def _new_id() -> str:
@@ -261,11 +272,10 @@ class Library:
             for entry in self._photo_entries(folder):
                 if entry.stat().st_size == size and self._content_hash(folder, entry) == sha256:
                     raise Duplicate(self.photo(folder, entry.name))
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            while True:
-                filename = f"scan-{stamp}-{secrets.token_hex(3)}{EXTENSIONS[image_format]}"
-                if not (self.root / folder / filename).exists():
-                    break
+            # The time to the microsecond: names sort in upload order, which is the album's order.
+            filename = f"scan-{dt.datetime.now():%Y%m%d-%H%M%S-%f}{EXTENSIONS[image_format]}"
+            while (self.root / folder / filename).exists():
+                filename = f"scan-{dt.datetime.now():%Y%m%d-%H%M%S-%f}-{secrets.token_hex(2)}{EXTENSIONS[image_format]}"
             target = self.root / folder / filename
             os.replace(staged, target)
             st = target.stat()

@@ -5,7 +5,6 @@ photo name it sends is looked up inside that one album: anything else is 404.
 """
 from __future__ import annotations
 
-import mimetypes
 import os
 from urllib.parse import quote
 
@@ -19,6 +18,9 @@ from restore_dagster.viewer.pages import Scope, render
 from restore_dagster.viewer.services import Services
 from restore_dagster.viewer.states import PhotoStatus
 
+# Python's mimetypes lacks WebP before 3.13; these are the only suffixes the gallery holds.
+MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
+               ".tiff": "image/tiff", ".webp": "image/webp", ".bmp": "image/bmp"}
 KINDS = ("thumb", "screen", "original", "restored", "restored-thumb")
 IMMUTABLE = "private, max-age=31536000, immutable"
 BROKEN_SVG = (
@@ -123,7 +125,7 @@ def media(request: Request, scope: Scope, filename: str, kind: str, download: bo
 
 def _file(path: os.PathLike, photo: Photo, kind: str, download: bool, cache: str) -> FileResponse:
     suffix = os.path.splitext(str(path))[1].lower()
-    media_type = mimetypes.types_map.get(suffix, "application/octet-stream")
+    media_type = MEDIA_TYPES.get(suffix, "application/octet-stream")
     if not download:
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
     label = photo.title if kind == "original" else f"{photo.title} (restored)"
