@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 3000
+WEB_PORT ?= 8000
+# Debian's Chromium drives the web gallery's browser tests (Playwright never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RESTORE_HOME ?= $(CURDIR)/restore_home
 export DAGSTER_HOME ?= $(RESTORE_HOME)/dagster_home
 
-.PHONY: install run test bench clean
+.PHONY: install browser run test bench clean
 
 # Re-install when the dependencies change; `pip install torch==2.13.0` resolves the CPU build here
 # and the CUDA build of the same version on machines that have it.
@@ -21,15 +25,35 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/restore-photos seed-demo
+	$(BIN)/restore-photos password --if-unset
 	$(BIN)/python -m restore_dagster.instance
 	@echo ""
 	@echo "  Dagster UI (assets, partitions, runs): http://$(HOST):$(PORT)"
+	@echo "  Family web gallery (phones welcome):   http://$(HOST):$(WEB_PORT)"
 	@echo "  storage root: $(RESTORE_HOME)   gallery: $(RESTORE_HOME)/gallery"
 	@echo ""
+	@# The gallery runs beside Dagster and stops with it (Ctrl-C ends both).
+	$(BIN)/restore-photos serve --host $(HOST) --port $(WEB_PORT) & web=$$!; \
+	trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
-test: install
-	$(BIN)/python -m pytest
+# Installs Debian's chromium, and fonts for the screenshots' emoji and Chinese, when missing
+# (needs apt-get; uses sudo when not root).
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei
+browser:
+	@if ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "note: no apt-get here: install Chromium at $(CHROMIUM) to run the browser tests (they are skipped)"; \
+	  fi; \
+	fi
+
+# With Chromium present the browser tests must run: a broken browser set-up fails, never skips.
+test: install browser
+	RESTORE_BROWSER_TESTS=$$([ -x $(CHROMIUM) ] && echo required || echo optional) $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/bench_waifu2x.py
