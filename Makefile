@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/bench_waifu2x.py
 	$(BIN)/python bench/bench_deoldify.py
 	$(BIN)/python bench/bench_sensor.py
+	$(BIN)/python bench/bench_viewer.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

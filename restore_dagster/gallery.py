@@ -84,25 +84,43 @@ class FolderGallery(Gallery):
             raise FileNotFoundError(f"{path}: the original scan is missing from the gallery")
         return path
 
-    def _published_base(self, source: str) -> Path:
-        album, name = source.split("/", 1)
-        stem = name.rsplit(".", 1)[0]
-        return self.root / album / PUBLISHED_DIRNAME / f"{stem}.restored"
+    @staticmethod
+    def restoration_name(upload_name: str) -> str:
+        """``<stem>.restored``: the name (without extension) of an upload's restoration."""
+        return upload_name.rsplit(".", 1)[0] + ".restored"
+
+    def restorations(self, album: str) -> dict[str, Path]:
+        """``{restoration name: path}`` for an album's published restorations, in one listing.
+
+        Names are matched exactly (no glob patterns), so ``scan [1].jpg`` and ``scan 1.jpg``, or
+        ``a.jpg`` and ``a.restored.b.jpg``, never take each other's restoration.
+        """
+        try:
+            entries = sorted(os.scandir(self.root / album / PUBLISHED_DIRNAME), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        found: dict[str, Path] = {}
+        for entry in entries:
+            base, suffix = os.path.splitext(entry.name)
+            if suffix.lower() in IMAGE_SUFFIXES and base.endswith(".restored") and not entry.name.startswith("."):
+                found.setdefault(base, Path(entry.path))
+        return found
 
     def publish(self, source: str, data: bytes, extension: str) -> str:
-        base = self._published_base(source)
-        target = base.with_name(base.name + "." + extension.lstrip(".").lower())
+        album, name = source.split("/", 1)
+        base = self.restoration_name(name)
+        target = self.root / album / PUBLISHED_DIRNAME / f"{base}.{extension.lstrip('.').lower()}"
         atomic_write_bytes(target, data)
         # A restoration published earlier in another format is ours, not an original: replace it.
-        for old in base.parent.glob(base.name + ".*"):
-            if old != target and old.suffix.lower() in IMAGE_SUFFIXES:
+        for old in (self.root / album / PUBLISHED_DIRNAME).iterdir():
+            if old != target and old.stem == base and old.suffix.lower() in IMAGE_SUFFIXES:
                 old.unlink(missing_ok=True)
         return str(target)
 
     def published_location(self, source: str) -> str | None:
-        base = self._published_base(source)
-        found = [p for p in base.parent.glob(base.name + ".*") if p.suffix.lower() in IMAGE_SUFFIXES]
-        return str(found[0]) if found else None
+        album, name = source.split("/", 1)
+        found = self.restorations(album).get(self.restoration_name(name))
+        return str(found) if found else None
 
 
 def _is_upload(entry: os.DirEntry) -> bool:

@@ -38,3 +38,21 @@ def test_original_path_stays_inside_the_gallery(tmp_path):
     with pytest.raises(ValueError):
         FolderGallery(tmp_path / "g").original_path("../outside.jpg")
     assert FolderGallery(tmp_path / "g").original_path("al/x.jpg").name == "x.jpg"
+
+
+def test_restorations_are_matched_by_exact_name_not_glob_patterns(tmp_path):
+    gallery = FolderGallery(tmp_path)
+    for name in ("scan 1.jpg", "scan [1].jpg", "a.jpg", "a.restored.b.jpg", "star*.jpg"):
+        write_scan(tmp_path / "album" / name)
+    gallery.publish("album/scan 1.jpg", b"one", "webp")
+    gallery.publish("album/scan [1].jpg", b"bracketed", "jpg")
+    gallery.publish("album/a.restored.b.jpg", b"b", "jpg")
+    gallery.publish("album/a.jpg", b"a", "jpg")
+    gallery.publish("album/star*.jpg", b"star", "jpg")
+    read = lambda source: open(gallery.published_location(source), "rb").read()  # noqa: E731
+    assert read("album/scan 1.jpg") == b"one" and read("album/scan [1].jpg") == b"bracketed"
+    assert read("album/a.jpg") == b"a" and read("album/a.restored.b.jpg") == b"b"
+    assert read("album/star*.jpg") == b"star"
+    gallery.publish("album/scan [1].jpg", b"again", "webp")  # a new format replaces only its own
+    assert read("album/scan [1].jpg") == b"again" and read("album/scan 1.jpg") == b"one"
+    assert len(gallery.restorations("album")) == 5

@@ -226,9 +226,11 @@ class Library:
     def original_path(self, photo: Photo) -> Path:
         return self.root / photo.album / photo.filename
 
-    def restoration_path(self, photo: Photo) -> Path | None:
-        location = self.gallery.published_location(photo.source)
-        return Path(location) if location else None
+    def restoration_path(self, photo: Photo, restorations: dict[str, Path] | None = None) -> Path | None:
+        """The photo's published restoration; pass ``gallery.restorations(album)`` to look up many with one listing."""
+        if restorations is None:
+            restorations = self.gallery.restorations(photo.album)
+        return restorations.get(FolderGallery.restoration_name(photo.filename))
 
     def rename_photo(self, folder: str, filename: str, title: str) -> Photo:
         photo = self.photo(folder, filename)

@@ -16,7 +16,9 @@ class Image(Response):
 
 
 class Problem(BaseModel):
-    detail: str
+    """An error: a sentence for a person, or FastAPI's list of invalid fields."""
+
+    detail: str | list[dict]
 
 
 class AlbumOut(BaseModel):

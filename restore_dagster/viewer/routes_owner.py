@@ -20,7 +20,9 @@ from restore_dagster.viewer.security import owner_change, require_owner
 from restore_dagster.viewer.uploads import UploadRefused, stage_upload
 from restore_dagster.viewer.views import album_page, album_photos, find_photo, media, photo_page, photo_status_json, services
 
-router = APIRouter(dependencies=[Depends(require_owner)])
+# Every owner route may refuse: not logged in, no CSRF token, no such album or photo, a bad value.
+PROBLEMS = {status: {"model": models.Problem} for status in (401, 403, 404, 409, 422)}
+router = APIRouter(dependencies=[Depends(require_owner)], responses=PROBLEMS)
 Title = Annotated[str, Form(max_length=2000)]
 
 

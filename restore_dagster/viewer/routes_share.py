@@ -12,7 +12,7 @@ from restore_dagster.viewer.library import NotFound
 from restore_dagster.viewer.pages import Scope, share_scope
 from restore_dagster.viewer.views import album_page, album_photos, media, photo_page, photo_status_json, services
 
-router = APIRouter(prefix="/s/{token}")
+router = APIRouter(prefix="/s/{token}", responses={404: {"model": models.Problem}, 422: {"model": models.Problem}})
 
 
 def token_scope(request: Request, token: str) -> Scope:

@@ -40,16 +40,16 @@ def find_photo(svc: Services, scope: Scope, filename: str) -> Photo:
         raise HTTPException(404, "no such photo in this album") from None
 
 
-def restoration_version(svc: Services, photo: Photo) -> str | None:
-    path = svc.library.restoration_path(photo)
+def restoration_version(svc: Services, photo: Photo, restorations: dict | None = None) -> str | None:
+    path = svc.library.restoration_path(photo, restorations)
     if path is None:
         return None
     st = path.stat()
     return f"{st.st_size:x}{st.st_mtime_ns:x}"
 
 
-def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus) -> dict:
-    restored = restoration_version(svc, photo)
+def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, restorations: dict | None = None) -> dict:
+    restored = restoration_version(svc, photo, restorations)
     return {
         "filename": photo.filename,
         "title": photo.title,
@@ -65,7 +65,8 @@ def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus) -
 def album_photos(svc: Services, scope: Scope) -> list[dict]:
     photos = svc.library.photos(scope.album.folder)
     statuses = svc.states.statuses(photos)
-    return [photo_json(svc, scope, photo, statuses[photo.source]) for photo in photos]
+    restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
+    return [photo_json(svc, scope, photo, statuses[photo.source], restorations) for photo in photos]
 
 
 def album_page(request: Request, scope: Scope):

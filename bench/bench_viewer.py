@@ -1,0 +1,198 @@
+"""Response times of the web gallery over one album of N photos, and the process's peak memory.
+
+Builds a throwaway storage root with one album of N small real JPEGs (640×480 grey scans by default),
+registers them as the sensor would (``plan_sync``), publishes a restoration with its record for every
+second photo and records a failure for one in ten of the others, so the album shows all of restored,
+waiting and failed. The project's on-disk Dagster instance is in place, as beside a running pipeline,
+so every state read also asks it for queued and running runs. Requests go through FastAPI's
+TestClient as the logged-in owner (in-process: no network, no server threads).
+
+Target (restore_dagster/viewer/states.py): the states of an album of 1,000 photos in well under a
+second. Times are medians of ``--repeats`` after one warm-up; first thumbnails are each made from the
+original on request (cache empty), cached ones are the same URLs asked again.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+warnings.filterwarnings("ignore")
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    # Like bench_common.vm_hwm_bytes, which is not imported here: it imports torch, which the web
+    # gallery never loads and which would inflate the peak RSS measured.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _mib(nbytes: int | None) -> str:
+    return "n/a" if nbytes is None else f"{nbytes / 1024**2:.0f} MiB"
+
+
+def _scans(count: int, size: tuple[int, int]):
+    """``count`` different photo-like grey JPEGs: smooth gradients, grain, shifted per photo."""
+    import numpy as np
+    from PIL import Image
+
+    width, height = size
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width]
+    base = 128 + 70 * np.sin(x / 37) * np.cos(y / 29) + rng.normal(0, 12, (height, width))
+    for i in range(count):
+        pixels = np.clip(np.roll(base, (i * 7) % width, axis=1) + (i % 40) - 20, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, "L").save(buffer, "JPEG", quality=85)
+        yield buffer.getvalue()
+
+
+def _timed(call, repeats: int) -> list[float]:
+    call()  # warm-up: template compilation, the instance's first runs query, the OS file cache
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photos", type=int, default=1000)
+    parser.add_argument("--size", default="640x480", help="each scan's width x height")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--thumbs", type=int, default=50, help="photos whose first thumbnail is timed")
+    parser.add_argument("--no-instance", action="store_true", help="no Dagster instance beside the gallery")
+    args = parser.parse_args()
+    width, _, height = args.size.lower().partition("x")
+    size = (int(width), int(height))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RESTORE_HOME"] = str(Path(tmp) / "home")
+        os.environ["DAGSTER_HOME"] = str(Path(tmp) / "home" / "dagster_home")
+        os.environ.pop("RESTORE_GALLERY", None)
+        from fastapi.testclient import TestClient
+
+        from restore_dagster.config import Layout
+        from restore_dagster.instance import prepare_dagster_home
+        from restore_dagster.lineage import fingerprints, record_failure, scan_touchups, weights_signatures, write_record
+        from restore_dagster.registry import RegistryStore
+        from restore_dagster.settings import SettingsStore
+        from restore_dagster.sync import plan_sync
+        from restore_dagster.viewer.app import create_app
+        from restore_dagster.viewer.library import Library
+        from restore_dagster.viewer.webstate import WebState
+
+        layout = Layout.from_env().ensure()
+        if not args.no_instance:
+            prepare_dagster_home(layout)
+        folder = "family-1960s"
+        album_dir = layout.gallery / folder
+        album_dir.mkdir()
+        start = time.perf_counter()
+        restoration = None
+        for i, data in enumerate(_scans(args.photos, size)):
+            (album_dir / f"scan {i:04d}.jpg").write_bytes(data)
+            restoration = restoration or data
+        write_seconds = time.perf_counter() - start
+
+        # What the sensor and the pipeline would have left: keys for all, half restored, some failed.
+        library = Library(layout.gallery, WebState(layout.state / "web.sqlite3"))
+        store, settings = RegistryStore(layout.state), SettingsStore(layout.state)
+        registry = store.load()
+        plan_sync(library.gallery, layout, registry, settings)
+        store.save(registry)
+        weights, touchups = weights_signatures(layout), scan_touchups(layout)
+        states = {"restored": 0, "failed": 0, "waiting": 0}
+        for i, (key, entry) in enumerate(registry.photos.items()):
+            desired = fingerprints(entry.signature, settings.get(key), touchups.get(key, {}), weights)
+            if i % 2 == 0:
+                library.gallery.publish(entry.source, restoration, "jpg")
+                write_record(layout, "published", key, desired["published"], None,
+                             {"width": size[0], "height": size[1], "format": "JPEG", "bytes": len(restoration)})
+                states["restored"] += 1
+            elif i % 20 == 1:
+                record_failure(layout, key, "colorized", desired["colorized"], "CUDA out of memory", None)
+                states["failed"] += 1
+            else:
+                states["waiting"] += 1
+
+        app = create_app(layout)
+        app.state.services.accounts.set_password("benchmark password")
+        client = TestClient(app)
+        client.get("/login")
+        login = client.post("/login", data={"password": "benchmark password", "csrf_token": client.cookies.get("restore_csrf")},
+                            follow_redirects=False)
+        assert login.status_code == 303, login.text
+        rss_before = _proc_status_bytes("VmRSS")
+
+        def get(url: str, expect: int = 200):
+            response = client.get(url)
+            assert response.status_code == expect, (url, response.status_code, response.text[:200])
+            return response
+
+        album_url = f"/albums/{quote(folder, safe='')}"
+        photos = get(f"/api/albums/{quote(folder, safe='')}/photos").json()
+        assert len(photos) == args.photos and {p["state"] for p in photos} == {s for s, n in states.items() if n}, "unexpected states"
+        rows = []
+        for label, url in (
+            (f"album page, HTML (`GET {album_url}`)", album_url),
+            ("album states, JSON (`GET /api/albums/<folder>/photos`)", f"/api/albums/{quote(folder, safe='')}/photos"),
+            ("home page with that album (`GET /`)", "/"),
+            ("photo viewer page (`GET .../photos/<photo>`)", photos[len(photos) // 2]["url"]),
+            ("`GET /healthz`, for scale: the TestClient round trip alone", "/healthz"),
+        ):
+            body = len(get(url).content)
+            times = _timed(lambda url=url: get(url), args.repeats)
+            rows.append((label, _ms(statistics.median(times)), f"{_ms(min(times))} – {_ms(max(times))}", f"{body:,} B"))
+
+        step = max(1, len(photos) // args.thumbs)
+        thumbs = [p["thumb"] for p in photos[::step]][: args.thumbs]
+        first = []
+        for url in thumbs:
+            start = time.perf_counter()
+            body = get(url).content
+            first.append(time.perf_counter() - start)
+        rows.append((f"first thumbnail, made from the original (mean of {len(first)} photos)", _ms(statistics.mean(first)),
+                     f"{_ms(min(first))} – {_ms(max(first))}", f"{len(body):,} B"))
+        cached = []
+        for url in thumbs:
+            start = time.perf_counter()
+            get(url)
+            cached.append(time.perf_counter() - start)
+        rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
+                     f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
+
+        peak = _proc_status_bytes("VmHWM")
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        instance = "none" if args.no_instance else "on-disk, no runs"
+        print(f"{args.photos} photos of {size[0]}×{size[1]} ({write_seconds:.1f} s to write), states: "
+              f"{states['restored']} restored, {states['waiting']} waiting, {states['failed']} failed; Dagster instance: {instance}")
+        print(f"| request | median of {args.repeats} (thumbnails: see row) | min – max | response |")
+        print("|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        print(f"\npeak RSS of the process: {_mib(peak)} (VmHWM; ru_maxrss {_mib(maxrss)}); RSS before the timed requests: {_mib(rss_before)}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
