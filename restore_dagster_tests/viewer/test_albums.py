@@ -152,3 +152,18 @@ def test_path_traversal_is_400_or_404(owner, path):
     response = method(url, headers={"Accept": "application/json"}, follow_redirects=False, **kwargs)
     assert response.status_code in (400, 404, 405), (url, response.status_code)
     assert "scrypt" not in response.text
+
+
+def test_albums_made_by_hand_with_unicode_names_work(owner, layout):
+    folder = layout.gallery / "老照片 1962 #1?"
+    folder.mkdir()
+    (folder / "婚礼 [1].jpg").write_bytes(jpeg_bytes(value=33))
+    album = owner.get("/api/albums").json()[0]
+    assert album["title"] == "老照片 1962 #1?" and album["photo_count"] == 1
+    assert owner.get(album["url"]).status_code == 200
+    photo = owner.get("/api" + album["url"] + "/photos").json()[0]
+    assert photo["title"] == "婚礼 [1]"
+    assert owner.get(photo["url"]).status_code == 200
+    assert owner.get(photo["thumb"]).headers["content-type"] == "image/jpeg"
+    download = owner.get(photo["url"] + "/original", params={"download": 1})
+    assert download.content == jpeg_bytes(value=33) and "utf-8''" in download.headers["content-disposition"]
