@@ -18,7 +18,9 @@ from restore_dagster.viewer.library import Duplicate, NotFound
 from restore_dagster.viewer.pages import Scope, owner_scope, render
 from restore_dagster.viewer.security import owner_change, require_owner
 from restore_dagster.viewer.uploads import UploadRefused, stage_upload
-from restore_dagster.viewer.views import album_page, album_photos, find_photo, media, photo_page, photo_status_json, services
+from restore_dagster.viewer.views import (
+    album_page, album_photos, find_photo, media, photo_page, photo_status_json, restoration_version, services,
+)
 
 # Every owner route may refuse: not logged in, no CSRF token, no such album or photo, a bad value.
 PROBLEMS = {status: {"model": models.Problem} for status in (401, 403, 404, 409, 422)}
@@ -59,8 +61,10 @@ def albums_page(request: Request, q: str = ""):
         cover = (restored or photos[album.folder] or [None])[0]
         scope = owner_scope(album)
         cover_url = None
-        if cover is not None:
-            cover_url = scope.photo_url(cover, f"/restored-thumb?v={cover.version}" if restored else f"/thumb?v={cover.version}")
+        if restored:  # versioned by the restoration itself, so a new one is never hidden by the cache
+            cover_url = scope.photo_url(cover, f"/restored-thumb?v={restoration_version(svc, cover)}")
+        elif cover is not None:
+            cover_url = scope.photo_url(cover, f"/thumb?v={cover.version}")
         cards.append({"album": album, "url": scope.base, "cover": cover_url, "restored": len(restored)})
     return render(request, "albums.html", cards=cards, q=q[:200])
 

@@ -42,10 +42,11 @@ def find_photo(svc: Services, scope: Scope, filename: str) -> Photo:
 
 def restoration_version(svc: Services, photo: Photo, restorations: dict | None = None) -> str | None:
     path = svc.library.restoration_path(photo, restorations)
-    if path is None:
-        return None
-    st = path.stat()
-    return f"{st.st_size:x}{st.st_mtime_ns:x}"
+    try:
+        st = path.stat() if path is not None else None
+    except FileNotFoundError:  # replaced or trashed a moment ago
+        st = None
+    return f"{st.st_size:x}{st.st_mtime_ns:x}" if st else None
 
 
 def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, restorations: dict | None = None) -> dict:
