@@ -13,7 +13,6 @@ the files' times, so a restored photo gets its old partition key and finished ou
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import secrets
@@ -53,7 +52,7 @@ class Duplicate(Exception):
 class Album:
     folder: str
     title: str
-    photo_count: int
+    photo_count: int | None = None  # counted for the album list only: a lookup must not list the folder
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,9 @@ class Library:
     def album(self, folder: str) -> Album:
         if not _is_visible_name(folder) or not (self.root / folder).is_dir():
             raise NotFound(f"no album {folder!r}")
-        return Album(folder, self._titles().get(folder, folder), len(self._photo_entries(folder)))
+        with self.web.connect() as db:
+            row = db.execute("SELECT title FROM albums WHERE folder = ?", (folder,)).fetchone()
+        return Album(folder, row["title"] if row else folder)
 
     def create_album(self, title: str) -> Album:
         title = clean_title(title)
@@ -220,7 +221,9 @@ class Library:
         ):
             raise NotFound(f"no photo {filename!r} in album {folder!r}")
         st = path.stat()
-        title = self._photo_titles(folder).get(filename, os.path.splitext(filename)[0])
+        with self.web.connect() as db:
+            row = db.execute("SELECT title FROM photos WHERE album = ? AND filename = ?", (folder, filename)).fetchone()
+        title = row["title"] if row and row["title"] else os.path.splitext(filename)[0]
         return Photo(folder, filename, title, st.st_size, st.st_mtime_ns)
 
     def original_path(self, photo: Photo) -> Path:
