@@ -312,3 +312,46 @@ def test_owner_and_share_visitor_on_a_phone(browser, playwright_api, site, tmp_p
         owner.assert_no_errors(expected_failures=((401, "POST", "/login"),))  # the wrong password
     finally:
         owner.context.close()
+
+
+def test_restore_again_swaps_the_new_restoration_into_the_open_viewer(browser, playwright_api, site, layout, tmp_path):
+    """Change a photo's settings in the viewer; when the pipeline publishes again, the page shows it
+    in place (no reload), with the badge back to "Restored"."""
+    from restore_dagster_tests.viewer.test_albums import _publish_current
+
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    app, base = site
+    library = app.state.services.library
+    album = library.create_album("Again")
+    write_scan(library.root / album.folder / "portrait.jpg", grey=True, size=(240, 180), seed=5)
+    album_path, photo_url = f"/albums/{album.folder}", f"/albums/{album.folder}/photos/portrait.jpg"
+    _publish_current(app, layout, album_path, photo_url)
+
+    owner = Watched(browser.new_context(**PHONE))
+    page = owner.page
+    try:
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(base + photo_url)
+        expect(page.locator("#state-badge")).to_have_text("Restored")
+        first = page.locator("#after-image").get_attribute("src")
+
+        page.locator("summary", has_text="Restore again").click()
+        page.select_option('#settings-form select[name="colorize"]', "on")
+        page.fill('#settings-form input[name="render_factor"]', "21")
+        page.locator("#settings-form").get_by_role("button", name="Restore again").click()
+        expect(page.locator("#state-badge")).to_have_text("Waiting")
+        assert page.locator("#after-image").get_attribute("src") == first  # the old one stays on show
+        page.evaluate("() => { window.stillTheSamePage = true; }")
+
+        _publish_current(app, layout, album_path, photo_url)  # the pipeline ran with the new settings
+        expect(page.locator("#state-badge")).to_have_text("Restored", timeout=20_000)
+        expect(page.locator("#after-image")).not_to_have_attribute("src", first)
+        assert page.evaluate("() => window.stillTheSamePage === true")  # swapped in place, not reloaded
+        _images_loaded(page, "#after-image")
+        owner.shot("13-restore-again")
+        owner.assert_no_errors()
+    finally:
+        owner.context.close()
