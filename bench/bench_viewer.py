@@ -25,19 +25,11 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # run from a checkout, installed or not
+from bench_common import proc_status_bytes  # noqa: E402  (torch-free: the gallery never loads torch)
+
 warnings.filterwarnings("ignore")
-
-
-def _proc_status_bytes(field: str) -> int | None:
-    # Like bench_common.vm_hwm_bytes, which is not imported here: it imports torch, which the web
-    # gallery never loads and which would inflate the peak RSS measured.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _mib(nbytes: int | None) -> str:
@@ -142,7 +134,7 @@ def main() -> None:
         login = client.post("/login", data={"password": "benchmark password", "csrf_token": client.cookies.get("restore_csrf")},
                             follow_redirects=False)
         assert login.status_code == 303, login.text
-        rss_before = _proc_status_bytes("VmRSS")
+        rss_before = proc_status_bytes("VmRSS")
 
         def get(url: str, expect: int = 200):
             response = client.get(url)
@@ -181,7 +173,7 @@ def main() -> None:
         rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                      f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
 
-        peak = _proc_status_bytes("VmHWM")
+        peak = proc_status_bytes("VmHWM")
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         instance = "none" if args.no_instance else "on-disk, no runs"
         print(f"{args.photos} photos of {size[0]}×{size[1]} ({write_seconds:.1f} s to write), states: "
