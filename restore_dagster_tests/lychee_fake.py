@@ -103,7 +103,8 @@ class FakeLychee:
     def __init__(self, version: str = "7.7.4", token: str = "secret-token", per_page: int = 2,
                  chunk_size: int | None = 1024, cdn: bool = False, secure_links: bool = False,
                  queue: bool = False, skip_duplicates: bool = False, shuffle_ties: bool = False,
-                 embedded_title: str | None = None, require_content_type: bool = True):
+                 embedded_title: str | None = None, require_content_type: bool = True,
+                 queue_delay: float | None = None):
         self.version = parse_version(version)
         self.token = token
         self.per_page = per_page
@@ -111,6 +112,7 @@ class FakeLychee:
         self.secure_links = secure_links
         self.queue = queue
         self.skip_duplicates = skip_duplicates
+        self.queue_delay = queue_delay  # with queue=True: the worker processes each upload this much later
         self.shuffle_ties = shuffle_ties
         self.embedded_title = embedded_title  # an IPTC/XMP title every uploaded file carries
         # REQUIRE_CONTENT_TYPE_ENABLED exists from v6.3; before, the check is always on.
@@ -450,6 +452,10 @@ class FakeLychee:
         job = {"album_id": album_id, "data": data, "file_name": file_name, "extension": extension, "expected_id": expected_id}
         if self.queue:
             self.jobs.append(job)
+            if self.queue_delay is not None:
+                worker = threading.Timer(self.queue_delay, self.run_queue)
+                worker.daemon = True
+                worker.start()
             return 201, {**meta, "stage": "ready"}
         self._process(**job)
         return 201, {**meta, "stage": "done"}

@@ -67,7 +67,7 @@ class LycheeGallery(Gallery):
 
     def __init__(self, base_url: str, token: str, *, cache_dir: Path, inboxes: list[str] | None = None,
                  destination: str = "sibling", restored_suffix: str = " (restored)", timeout: float = 30,
-                 retries: int = 4, backoff: float = 0.5, ready_wait: float = 60, ready_poll: float = 2,
+                 retries: int = 4, backoff: float = 0.5, ready_wait: float = 60, ready_poll: float = 1,
                  pending_timeout: float = 3600, client: LycheeClient | None = None):
         if destination not in ("sibling", "same"):
             raise ValueError(f"Lychee: destination must be 'sibling' or 'same', not {destination!r}")
