@@ -333,6 +333,8 @@ class FakeLychee:
                 "is_tag_album": False, "has_subalbum": False}
 
     def _album_or_404(self, album_id) -> dict:
+        if not isinstance(album_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{24}", album_id):
+            raise _Answer(422, {"message": "The album id must be a string with 24 characters."})  # AlbumIDRule
         album = self.albums.get(album_id)
         if album is None:
             raise _Answer(404, {"message": f"No query results for model [App\\Models\\Album] {album_id}"})

@@ -140,6 +140,27 @@ def test_inboxes_are_root_titles_or_album_ids_nested_included(lychee, tmp_path):
     assert sorted(u.source for u in gallery_for(lychee, tmp_path).list_uploads()) == sorted([a, b, c])
 
 
+def test_an_inbox_title_not_on_the_server_is_no_error(lychee, tmp_path):
+    """Not a root album's title and not shaped like an id: nothing to watch there (Lychee answers 422 to such an id)."""
+    photo = lychee.add_photo(lychee.add_album("Family"), "a", jpeg(1))
+    gallery = gallery_for(lychee, tmp_path, inboxes=["Family", "Not created yet"])
+    assert [u.source for u in gallery.list_uploads()] == [photo]
+
+
+def test_a_deleted_restored_album_is_created_again(lychee, tmp_path):
+    family = lychee.add_album("Family")
+    nested = lychee.add_album("1950s", parent_id=family)
+    photo = lychee.add_photo(nested, "grandma", jpeg(1))
+    gallery_for(lychee, tmp_path, inboxes=[nested]).publish(photo, jpeg(5), "jpg")
+    old = lychee.album_named("1950s (restored)")
+    for p in lychee.in_album(old):
+        del lychee.photos[p.id]
+    del lychee.albums[old]  # the family deleted it
+    location = gallery_for(lychee, tmp_path, inboxes=[nested]).publish(photo, jpeg(5), "jpg")
+    new = lychee.album_named("1950s (restored)")
+    assert new != old and location == f"lychee:{lychee.in_album(new)[0].id}"
+
+
 def test_nested_inbox_publishes_into_a_sibling_beside_it(lychee, tmp_path):
     family = lychee.add_album("Family")
     nested = lychee.add_album("1950s", parent_id=family)

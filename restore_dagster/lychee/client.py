@@ -19,7 +19,7 @@ from restore_dagster.lychee.naming import fit_title
 from restore_dagster.lychee.upload import UploadResult, upload_chunks
 
 DEFAULT_CHUNK_SIZE = 2 * 1024 * 1024
-_ALBUM_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # Lychee's RandomIDRule
+ALBUM_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # Lychee's RandomIDRule
 
 
 class LycheeClient(LycheeHttp):
@@ -76,14 +76,14 @@ class LycheeClient(LycheeHttp):
         check(response, "POST", "Album")
         text = response.text.strip()
         album_id = text.strip('"')
-        if not _ALBUM_ID.match(album_id):
+        if not ALBUM_ID.match(album_id):
             # Be lenient with a proxy or version that wraps it in JSON, but never guess an id.
             try:
                 body = response.json()
             except ValueError:
                 body = None
             album_id = body.get("id") if isinstance(body, dict) else body
-        if not isinstance(album_id, str) or not _ALBUM_ID.match(album_id):
+        if not isinstance(album_id, str) or not ALBUM_ID.match(album_id):
             raise LycheeError(f"Lychee: creating album {title!r} answered {text[:120]!r}, not an album id")
         return album_id
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from restore_dagster.files import atomic_write_bytes, atomic_write_json, read_json
 from restore_dagster.gallery import Gallery, GalleryUnavailable, Upload
-from restore_dagster.lychee.client import LycheeClient
+from restore_dagster.lychee.client import ALBUM_ID, LycheeClient
 from restore_dagster.lychee.errors import (LycheeAuthError, LycheeDuplicate, LycheeError, LycheeNotFound,
                                            LycheePending, LycheeUnavailable)
 from restore_dagster.lychee.naming import fit_title, size_in_bytes, tag_names, upload_file_name
@@ -264,7 +264,7 @@ class LycheeGallery(Gallery):
         found: dict[str, dict] = {}
         for name in self.inboxes:
             matches = [a for a in own + roots["shared"] if a.get("title") == name or a.get("id") == name]
-            if not matches:
+            if not matches and ALBUM_ID.match(name):
                 try:
                     matches = [self.client.album(name)]  # an album id, a nested album's included
                 except LycheeNotFound:
@@ -295,8 +295,11 @@ class LycheeGallery(Gallery):
         siblings = self._root_albums()["own"] if parent is None else self.client.child_albums(parent)
         match = next((a["id"] for a in siblings if a.get("title") == title), None)
         if match is None and known.get(album["id"]):
-            # Created earlier but not listed (a cached album listing on the server): trust our own record.
-            match = known[album["id"]]
+            # Created earlier but not listed (Lychee can cache album listings): trust our record if it still exists.
+            try:
+                match = self.client.album(known[album["id"]])["id"]
+            except LycheeNotFound:
+                match = None
         if match is None and not create:
             return None
         if match is None:
