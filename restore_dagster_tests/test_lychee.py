@@ -390,6 +390,17 @@ def test_upload_answered_ready_is_found_later_without_a_second_upload(lychee, tm
     assert not (tmp_path / "lychee-cache" / "pending_uploads.json").read_text().strip("{} \n")
 
 
+def test_an_upload_broken_off_is_uploaded_again_at_once(lychee, tmp_path):
+    """Only a queued upload is waited for: one that failed on the way is simply sent again."""
+    photo = lychee.add_photo(lychee.add_album("Family"), "grandma", jpeg(1))
+    lychee.fail("POST", "Photo", 422)
+    with pytest.raises(LycheeError, match="422"):
+        gallery_for(lychee, tmp_path).publish(photo, jpeg(5), "jpg")
+    location = gallery_for(lychee, tmp_path).publish(photo, jpeg(5), "jpg")
+    [restored] = restorations(lychee)
+    assert location == f"lychee:{restored.id}" and len(lychee.calls("POST", "Photo")) == 2
+
+
 def test_upload_answered_ready_is_waited_for(tmp_path):
     with FakeLychee(version="7.6.4", queue=True) as lychee:
         photo = lychee.add_photo(lychee.add_album("Family"), "grandma", jpeg(1))

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from restore_dagster.files import atomic_write_bytes, atomic_write_json, read_json
 from restore_dagster.gallery import Gallery, GalleryUnavailable, Upload
@@ -205,8 +206,10 @@ class LycheeGallery(Gallery):
             raise
         if found is not None:
             return found
-        if self.pending.expired(record):
-            return None  # it never appeared (a failed job): upload again
+        if record.result is None or record.result.stage != "ready" or self.pending.expired(record):
+            # Never queued (the upload broke off, or was processed at once and is not there),
+            # or queued and never appeared (a failed job): upload again.
+            return None
         raise LycheePending(f"Lychee: the restoration of {source} is in Lychee's processing queue and has not "
                             f"appeared in album {target} yet; it will be picked up, not uploaded again")
 
@@ -357,8 +360,6 @@ def _title(photo: dict) -> str:
 
 def _extension(photo: dict) -> str:
     """The original's extension, from its URL (Lychee keeps it), else its title, else .jpg."""
-    from urllib.parse import urlsplit
-
     url = ((photo.get("size_variants") or {}).get("original") or {}).get("url") or ""
     for candidate in (urlsplit(url).path, str(photo.get("title") or "")):
         ext = os.path.splitext(candidate)[1].lower()
