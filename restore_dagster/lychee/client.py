@@ -132,8 +132,17 @@ class LycheeClient(LycheeHttp):
                 self._paged = True
             elif response.status_code in (405, 406):
                 self._paged = False  # the web catch-all of v6.x / v7.0 answering an unknown API path
+            elif response.status_code == 404:
+                # That album is gone, or a server (or proxy) answers unknown paths 404: the old route decides.
+                legacy = self.request("GET", "Album", params={"album_id": album_id})
+                if legacy.status_code == 200:
+                    self._paged = False
+                elif legacy.status_code in (405, 406):
+                    self._paged = True  # GET /Album is gone (v7.4+): the album is what is missing
+                if self._paged is None or self._paged:
+                    check(response, "GET", f"Album::photos?album_id={album_id}")
             else:
-                check(response, "GET", f"Album::photos?album_id={album_id}")  # 404: that album is gone; decide later
+                check(response, "GET", f"Album::photos?album_id={album_id}")
                 raise LycheeError(f"Lychee: GET Album::photos answered {response.status_code}")
         return self._paged
 
