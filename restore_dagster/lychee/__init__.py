@@ -2,7 +2,8 @@
 
 ``http`` speaks HTTP to Lychee (headers, token, retries), ``client`` the API calls and their
 differences between versions, ``listing`` reads paged answers, ``upload`` the chunked upload,
-``pending`` remembers queued uploads, ``naming`` fits titles and file names to Lychee's rules.
+``pending`` remembers queued uploads, ``ownership`` tells our restorations from others' photos,
+``naming`` fits titles and file names to Lychee's rules.
 """
 from restore_dagster.lychee.client import LycheeClient
 from restore_dagster.lychee.errors import (TOKEN_ENV, LycheeAuthError, LycheeDuplicate, LycheeError, LycheeNotFound,

@@ -7,9 +7,8 @@ lists only root albums, so a nested album can only be named by id.
 Originals are only ever read; the one change made to an original is the ``processed`` tag, added once
 its restoration is published. A restoration is recognised by its tags (``restored`` and
 ``restored-from:<original id>``), by living in a "<album> (restored)" album, by its title suffix, or
-(an upload orphaned by a crash before tagging) by the mark its file name gave its first title.
-Lychee stores identical bytes once and links the existing photo instead, so a photo found by checksum
-is only taken as ours with proof (the id Lychee promised, our mark, or created after our upload began).
+(an upload orphaned by a crash before tagging) by the mark its file name gave its first title; a
+photo found by checksum after an upload is only taken as ours with proof (see ``ownership``).
 """
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,18 +27,11 @@ from restore_dagster.lychee.errors import (LycheeAuthError, LycheeDuplicate, Lyc
                                            LycheePending, LycheeUnavailable)
 from restore_dagster.lychee.naming import fit_title, size_in_bytes, tag_names, upload_file_name
 from restore_dagster.lychee.upload import UploadResult
+from restore_dagster.lychee.ownership import (PROCESSED_TAG, RESTORED_FROM_TAG, RESTORED_TAG, checksums,
+                                              identify_upload, is_restoration, restorations_of, upload_mark)
 from restore_dagster.lychee.pending import PendingUploads
 
-RESTORED_TAG = "restored"
-PROCESSED_TAG = "processed"
-RESTORED_FROM_TAG = "restored-from:"
-# First in the uploaded file name (Lychee titles a new photo with it, cut to 98 bytes) until the photo
-# is renamed and tagged: an upload orphaned by a crash in between is still known as this original's.
-_UPLOAD_MARK = "[restored-from {}]"
-_UPLOAD_MARK_RE = re.compile(r"\[restored-from [^\]]+\]")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
-# Server clock slack when telling a fresh upload from an older photo Lychee linked instead.
-_CLOCK_SLACK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ class LycheeGallery(Gallery):
             for album in self._inbox_albums(refresh=True):
                 for photo in self.client.album_photos(album["id"]):
                     # A photo linked into two inboxes is one scan: the first album listed keeps it.
-                    if self._is_restoration(photo) or photo["id"] in seen or _checksums(photo) & pending:
+                    if is_restoration(photo, self.suffix) or photo["id"] in seen or checksums(photo) & pending:
                         continue
                     seen.add(photo["id"])
                     self._photos[photo["id"]] = (photo, album)
@@ -141,9 +132,9 @@ class LycheeGallery(Gallery):
         ext = "." + re.sub(r"[^a-z0-9]", "", extension.lower()).strip(".")
 
         in_target = self.client.album_photos(target)
-        previous = self._restorations_of(source, in_target)
+        previous = restorations_of(source, in_target)
         # Identical bytes already published (a re-publish, or a crash before the tags went on): reuse them.
-        keep = next((p for p in previous if digest in _checksums(p)), None)
+        keep = next((p for p in previous if digest in checksums(p)), None)
         if keep is None:
             keep = self._queued_upload(source, digest, target, in_target)
         if keep is None:
@@ -176,7 +167,7 @@ class LycheeGallery(Gallery):
     def _upload(self, source: str, target: str, data: bytes, ext: str, title: str, before: list[dict],
                 digest: str) -> dict:
         self.pending.start(source, digest, target, [p["id"] for p in before])
-        name = upload_file_name(_UPLOAD_MARK.format(source), title[: -len(self.suffix)] if title.endswith(self.suffix) else title, ext)
+        name = upload_file_name(upload_mark(source), title[: -len(self.suffix)] if title.endswith(self.suffix) else title, ext)
         result = self.client.upload(target, data, name)
         if result.stage == "skipped":
             self.pending.forget(source)
@@ -200,7 +191,7 @@ class LycheeGallery(Gallery):
         if record is None:
             return None
         try:
-            found = self._identify(source, digest, in_target, record.before, record.result)
+            found = identify_upload(source, digest, in_target, record.before, record.result)
         except LycheeDuplicate:
             self.pending.forget(source)
             raise
@@ -216,7 +207,7 @@ class LycheeGallery(Gallery):
     def _await_upload(self, source: str, digest: str, target: str, before: set[str], result: UploadResult) -> dict:
         deadline = time.monotonic() + (self.ready_wait if result.stage == "ready" else 0)
         while True:
-            found = self._identify(source, digest, self.client.album_photos(target), before, result)
+            found = identify_upload(source, digest, self.client.album_photos(target), before, result)
             if found is not None:
                 return found
             if time.monotonic() >= deadline:
@@ -228,29 +219,6 @@ class LycheeGallery(Gallery):
                                 "picks it up without uploading again")
         raise LycheeError(f"Lychee: uploaded the restoration of {source} into album {target} but found no photo "
                           f"with its SHA-1 {digest} there")
-
-    def _identify(self, source: str, digest: str, photos: list[dict], before: set[str] | None,
-                  result: UploadResult | None) -> dict | None:
-        """Our upload among ``photos``, proven; raises LycheeDuplicate for someone else's photo linked instead."""
-        candidates = [p for p in photos if digest in _checksums(p) and not self._restores_other(p, source)]
-        mark = _UPLOAD_MARK.format(source)
-        expected = result.expected_id if result else None
-        started = result.server_started if result else None
-        for photo in candidates:
-            if RESTORED_FROM_TAG + source in tag_names(photo) or photo["id"] == expected or mark in str(photo.get("title") or ""):
-                return photo
-        for photo in candidates:
-            fresh = before is not None and photo["id"] not in before
-            created = _timestamp(photo.get("created_at"))
-            if expected is None and fresh and started is not None and created is not None and created >= started - _CLOCK_SLACK_S:
-                return photo  # made after our upload began (an embedded IPTC/XMP title replaced our mark)
-        if candidates:
-            other = candidates[0]
-            raise LycheeDuplicate(
-                f"Lychee: the restoration of {source} is byte-identical to photo {other['id']} "
-                f"({other.get('title')!r}), which Lychee already held and linked into the album instead of "
-                "storing a copy; it is not ours to retag, so nothing was published")
-        return None
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -312,25 +280,6 @@ class LycheeGallery(Gallery):
             atomic_write_json(known_path, {**known, album["id"]: match})
         return match
 
-    @staticmethod
-    def _restorations_of(source: str, photos: list[dict]) -> list[dict]:
-        mark = _UPLOAD_MARK.format(source)
-        return [p for p in photos if RESTORED_FROM_TAG + source in tag_names(p) or mark in str(p.get("title") or "")]
-
-    @staticmethod
-    def _restores_other(photo: dict, source: str) -> bool:
-        return any(t.startswith(RESTORED_FROM_TAG) and t != RESTORED_FROM_TAG + source for t in tag_names(photo))
-
-    def _is_restoration(self, photo: dict) -> bool:
-        tags = tag_names(photo)
-        title = str(photo.get("title") or "")
-        return (
-            RESTORED_TAG in tags
-            or any(t.startswith(RESTORED_FROM_TAG) for t in tags)
-            or title.endswith(self.suffix)
-            or bool(_UPLOAD_MARK_RE.search(title))
-        )
-
     def _upload_entry(self, photo: dict, album: dict) -> LycheeUpload:
         checksum = photo.get("checksum") or ""
         if not checksum:
@@ -340,18 +289,6 @@ class LycheeGallery(Gallery):
         name = title if title.lower().endswith(ext) else title + ext
         size = size_in_bytes(((photo.get("size_variants") or {}).get("original") or {}).get("filesize"))
         return LycheeUpload(photo["id"], str(album.get("title") or album["id"]), name, size, 0, checksum)
-
-
-def _checksums(photo: dict) -> set[str]:
-    # Lychee finds duplicates by checksum and by original_checksum (the file before any rotation/edit).
-    return {c for c in (photo.get("checksum"), photo.get("original_checksum")) if c}
-
-
-def _timestamp(value) -> float | None:
-    try:
-        return datetime.fromisoformat(str(value)).timestamp()
-    except (TypeError, ValueError):
-        return None
 
 
 def _title(photo: dict) -> str:
