@@ -40,7 +40,7 @@ class StorageResource(dg.ConfigurableResource):
         if kind == "lychee":
             from restore_dagster.lychee import TOKEN_ENV, LycheeGallery
 
-            # Comma-separated album titles or ids to watch; unset watches every album.
+            # Comma-separated titles of root albums or ids of any albums to watch; unset: every own root album.
             inboxes = [i.strip() for i in os.environ.get("RESTORE_LYCHEE_INBOXES", "").split(",") if i.strip()]
             return LycheeGallery(
                 self.lychee_url or os.environ.get("RESTORE_LYCHEE_URL", ""),
@@ -49,6 +49,8 @@ class StorageResource(dg.ConfigurableResource):
                 inboxes=inboxes or None,
                 # "sibling" (an album "<title> (restored)") or "same" (beside the original, tagged).
                 destination=os.environ.get("RESTORE_LYCHEE_DESTINATION", "sibling").strip().lower(),
+                # Seconds a publish waits for an upload Lychee queued for processing (stage "ready").
+                ready_wait=float(os.environ.get("RESTORE_LYCHEE_READY_WAIT") or 60),
             )
         raise ValueError(f"gallery kind {kind!r} (gallery_kind or RESTORE_GALLERY_KIND) is not 'folder' or 'lychee'")
 
