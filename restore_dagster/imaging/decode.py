@@ -104,9 +104,9 @@ def load_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, stream: Bi
     )
 
 
-def decode_stage_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def decode_stage_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, stream: BinaryIO | None = None) -> Image.Image:
     """An 8-bit RGB, upright image from a stage PNG or a person's touched-up file, with load_scan's checks."""
-    return _decode(Path(path), max_pixels).image
+    return _decode(Path(path), max_pixels, stream).image
 
 
 def probe_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, tuple[int, int]]:
