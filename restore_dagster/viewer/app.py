@@ -23,7 +23,7 @@ from restore_dagster.viewer.routes_share import router as share_router
 from restore_dagster.viewer.security import SESSION_COOKIE, LoginRequired, SecurityMiddleware, is_owner, is_secure, require_csrf
 from restore_dagster.viewer.services import build_services
 from restore_dagster.viewer.states import BusyKeys
-from restore_dagster.viewer.uploads import BodyLimit
+from restore_dagster.viewer.uploads import MIB, BodyLimit
 
 STATIC = Path(__file__).parent / "static"
 ICON_SIZES = (180, 192, 512)
@@ -51,7 +51,7 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     app.state.services = services
     app.add_middleware(SecurityMiddleware)
     # A little over one file: each upload is its own request, and nothing bigger is ever parsed.
-    app.add_middleware(BodyLimit, max_bytes=services.max_upload_bytes + 1_000_000)
+    app.add_middleware(BodyLimit, max_bytes=services.max_upload_bytes + MIB, file_limit=services.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(LoginRequired)

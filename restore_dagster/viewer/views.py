@@ -77,7 +77,7 @@ def album_page(request: Request, scope: Scope):
     photos = album_photos(svc, scope)
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
-                  max_upload_mb=svc.max_upload_bytes // 1_000_000)
+                  max_upload_bytes=svc.max_upload_bytes)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
