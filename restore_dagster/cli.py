@@ -244,9 +244,24 @@ def cmd_serve(args, layout: Layout) -> int:
     if not _owner(layout).has_password:
         print("note: no owner password yet; set one with `restore-photos password` to log in", file=sys.stderr)
     print(f"web gallery: http://{args.host}:{args.port}/   (gallery {layout.gallery})", flush=True)
-    uvicorn.run(create_app(layout), host=args.host, port=args.port, proxy_headers=args.behind_proxy,
-                forwarded_allow_ips="*" if args.behind_proxy else None, log_level="warning")
+    uvicorn.run(create_app(layout), host=args.host, port=args.port, log_level="warning", **proxy_options(args))
     return 0
+
+
+def proxy_options(args) -> dict:
+    """uvicorn's proxy settings: X-Forwarded-* is believed only from ``--proxy-ip`` addresses.
+
+    uvicorn then takes the client address from the right-most X-Forwarded-For entry that is not a
+    trusted proxy: the one the proxy itself appended, never one the client wrote (which would let a
+    guesser pick a fresh address for every login attempt).
+    """
+    if not args.behind_proxy:
+        return {"proxy_headers": False}
+    trusted = [ip.strip() for ip in args.proxy_ip.split(",") if ip.strip()]
+    if not trusted or "*" in trusted:
+        raise SystemExit("error: --proxy-ip must name the proxy's address(es), not '*' "
+                         "(trusting every hop lets any client choose its own address)")
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach it from phones on the home network")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-* from an HTTPS reverse proxy")
+    serve.add_argument("--proxy-ip", default="127.0.0.1",
+                       help="with --behind-proxy: the proxy's address(es), comma-separated; only they are believed")
     serve.set_defaults(func=cmd_serve)
     return parser
 
