@@ -367,7 +367,7 @@ class Library:
     def _restore_album(self, row, meta) -> str:
         folder = row["album"]
         with self._lock(folder):
-            if (self.root / folder).exists():
+            if os.path.lexists(self.root / folder):  # a link too, even a broken one
                 raise FileExistsError(f"an album folder {folder!r} exists again; rename it before restoring")
             os.replace(self.trash_root / row["id"] / folder, self.root / folder)
             with self.web.connect() as db:
@@ -384,11 +384,15 @@ class Library:
             raise NotFound(f"its album {folder!r} is not there any more; restore the album first")
         source = self.trash_root / row["id"]
         with self._lock(folder):
-            if (self.root / folder / filename).exists():
+            if os.path.lexists(self.root / folder / filename):
                 raise FileExistsError(f"a photo named {filename!r} is in the album again")
-            os.replace(source / filename, self.root / folder / filename)
-            for restoration in (source / PUBLISHED_DIRNAME).glob("*"):
+            restorations = list((source / PUBLISHED_DIRNAME).glob("*"))
+            if restorations:
                 (self.root / folder / PUBLISHED_DIRNAME).mkdir(exist_ok=True)
+                if not is_real_dir(self.root, [folder, PUBLISHED_DIRNAME]):  # never moved through a link
+                    raise FileExistsError(f"{folder}/{PUBLISHED_DIRNAME} is a symbolic link; replace it with a folder first")
+            os.replace(source / filename, self.root / folder / filename)
+            for restoration in restorations:
                 os.replace(restoration, self.root / folder / PUBLISHED_DIRNAME / restoration.name)
             with self.web.connect() as db:
                 if meta:

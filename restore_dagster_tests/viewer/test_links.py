@@ -90,3 +90,20 @@ def test_album_titles_never_make_a_reserved_or_hidden_folder(owner, layout):
         assert (layout.gallery / folder).is_dir() and (layout.gallery / folder).parent == layout.gallery
         assert title in owner.get(path).text  # the title as typed, kept apart from the folder
     assert not (layout.gallery / "restored").exists() and not (layout.root / "escape").exists()
+
+
+def test_restoring_from_the_trash_never_moves_files_through_a_link(app, owner, layout, shared, tmp_path):
+    folder = layout.gallery / shared["folder"]
+    (folder / "restored").mkdir(exist_ok=True)
+    (folder / "restored" / (shared["photo"].rsplit(".", 1)[0] + ".restored.jpg")).write_bytes(jpeg_bytes(value=60))
+    owner.post(f"{shared['album']}/photos/{shared['photo']}/delete", data={"csrf_token": csrf_of(owner)})
+    item = app.state.services.library.trash_items()[0].id
+    (folder / "restored").rmdir()
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (folder / "restored").symlink_to(target)
+    response = owner.post(f"/trash/{item}/restore", data={"csrf_token": csrf_of(owner)},
+                          headers={"Accept": "application/json"}, follow_redirects=False)
+    assert response.status_code == 409 and "symbolic link" in response.json()["detail"]
+    assert list(target.iterdir()) == [] and not (folder / shared["photo"]).exists()
+    assert app.state.services.library.trash_items()[0].id == item  # still in the trash, nothing lost
