@@ -40,7 +40,11 @@ def cmd_add(args, layout: Layout) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     album = layout.gallery / args.album
-    album.mkdir(exist_ok=True)
+    try:
+        album.mkdir(exist_ok=True)
+    except OSError as exc:  # a broken link or a file of that name, a read-only gallery...
+        print(f"error: cannot make the album folder {album}: {exc.strerror}; nothing added", file=sys.stderr)
+        return 2
     if not is_real_dir(layout.gallery, [args.album]):
         print(f"error: {album} is not a real folder ({LINK_REASON}); nothing added", file=sys.stderr)
         return 2
@@ -117,8 +121,6 @@ def cmd_status(args, layout: Layout) -> int:
 
 def _print_skipped(layout: Layout) -> None:
     """The folder gallery's entries that are not scans, album by album, each with the reason."""
-    import os
-
     from restore_dagster.gallery import FolderGallery, GalleryUnavailable
 
     if (os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower() != "folder":

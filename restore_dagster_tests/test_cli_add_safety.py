@@ -74,3 +74,12 @@ def test_add_and_status_name_every_entry_that_is_not_a_scan(layout, scans, capsy
     out = capsys.readouterr().out
     assert "skipped al/later.gif: not a supported scan: GIF is not supported" in out
     assert "skipped al/fifo.png: not a supported scan: not a regular file" in out
+
+
+def test_add_into_a_broken_link_or_a_file_named_like_the_album_is_a_clear_error(layout, scans, tmp_path, capsys):
+    (layout.gallery / "gone").symlink_to(tmp_path / "missing")
+    (layout.gallery / "afile").write_bytes(b"x")
+    for album in ("gone", "afile"):
+        assert main(["add", str(scans), "--album", album]) == 2
+        assert "nothing added" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
