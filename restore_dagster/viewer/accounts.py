@@ -53,8 +53,7 @@ class OwnerAccount:
             raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
         salt = os.urandom(16)
         record = {"algorithm": "scrypt", **SCRYPT, "salt": _b64(salt), "hash": _b64(_scrypt(password, salt, **SCRYPT))}
-        atomic_write_json(self.path, record)
-        os.chmod(self.path, 0o600)
+        atomic_write_json(self.path, record, private=True)  # never readable by others, not even for a moment
         with self.web.connect() as db:  # a new password locks out every device that knew the old one
             db.execute("DELETE FROM sessions")
 

@@ -63,3 +63,22 @@ def test_clear_text_tokens_from_before_are_migrated_and_keep_working(tmp_path):
     assert shares.album_for(old) == "family" and shares.token_for("family") == old
     assert old.encode() not in path.read_bytes()  # the clear text is gone from the file, not just unlinked
     assert Shares(WebState(path)).album_for(old) == "family"  # a second start migrates nothing twice
+
+
+def test_the_password_hash_is_owner_only_from_its_first_byte(layout, monkeypatch):
+    """The temp file the hash is written to is 0600 before the hash is in it (no chmod afterwards)."""
+    import os
+
+    from restore_dagster.viewer.accounts import OwnerAccount
+
+    modes = []
+    real_fdopen = os.fdopen
+
+    def watching_fdopen(fd, *args, **kwargs):
+        modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", watching_fdopen)
+    OwnerAccount(layout.state, WebState(layout.state / "web.sqlite3")).set_password("a long enough password")
+    assert modes and set(modes) == {0o600}
+    assert _mode(layout.state / "web-owner.json") == 0o600
