@@ -96,13 +96,6 @@ def is_real_dir(root: Path, relative: str | Sequence[str]) -> bool:
         return False
 
 
-def is_real_file(root: Path, relative: str | Sequence[str]) -> bool:
-    try:
-        return stat.S_ISREG(lstat_inside(root, relative).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
 def open_inside(root: Path, relative: str | Sequence[str]) -> BinaryIO:
     """A binary reader of the regular file ``root/relative``, opened without following any link.
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from restore_dagster.viewer.app import create_app
 from restore_dagster.viewer.uploads import size_limit_text
-from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD, create_album, csrf_of, jpeg_bytes, share_token, upload
+from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD, create_album, csrf_of, share_token, upload
 from restore_dagster_tests.viewer.test_uploads import png_bomb
 
 

@@ -1,7 +1,6 @@
 """Behind a proxy: only the proxy's X-Forwarded-For hop is believed, and the owner's device is not locked out."""
 from __future__ import annotations
 
-import argparse
 
 import pytest
 from fastapi.testclient import TestClient
