@@ -15,45 +15,78 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import sys
 from pathlib import Path
 
 from restore_dagster.config import Layout
-from restore_dagster.gallery import IMAGE_SUFFIXES
 from restore_dagster.models.weights import sha256_file
 from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
 
 
 def cmd_add(args, layout: Layout) -> int:
+    """Copy the scans of a folder into an album; name every entry that is not copied, and why."""
+    from restore_dagster.files import atomic_copy
+    from restore_dagster.gallery import scan_problem
+    from restore_dagster.safepaths import LINK_REASON, check_album_name, is_real_dir
+
     source = Path(args.directory)
     if not source.is_dir():
         print(f"error: {source} is not a folder", file=sys.stderr)
         return 2
+    try:
+        check_album_name(args.album)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     album = layout.gallery / args.album
-    album.mkdir(parents=True, exist_ok=True)
-    existing = {sha256_file(p): p.name for p in album.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
-    added = duplicates = 0
-    for path in sorted(source.iterdir()):
-        if not (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES):
+    try:
+        album.mkdir(exist_ok=True)
+    except OSError as exc:  # a broken link or a file of that name, a read-only gallery...
+        print(f"error: cannot make the album folder {album}: {exc.strerror}; nothing added", file=sys.stderr)
+        return 2
+    if not is_real_dir(layout.gallery, [args.album]):
+        print(f"error: {album} is not a real folder ({LINK_REASON}); nothing added", file=sys.stderr)
+        return 2
+    existing = {sha256_file(Path(e.path)): e.name for e in os.scandir(album) if scan_problem(e) is None}
+    added = duplicates = skipped = 0
+    for entry in sorted(os.scandir(source), key=lambda e: e.name):
+        problem = scan_problem(entry)
+        if problem and args.follow_links and entry.is_symlink() and os.path.isfile(entry.path):
+            problem = _linked_file_problem(entry)  # the link's target must itself be a supported scan
+        if problem is not None:
+            if problem:
+                print(f"skip {entry.name}: not a supported scan: {problem}"
+                      + ("; `add --follow-links` copies what a link points to" if problem == LINK_REASON else ""))
+                skipped += 1
             continue
+        path = Path(entry.path)
         digest = sha256_file(path)
         if digest in existing:
-            print(f"skip {path.name}: same content as {existing[digest]} already in {args.album}")
+            print(f"skip {entry.name}: same content as {existing[digest]} already in {args.album}")
             duplicates += 1
             continue
-        target = album / path.name
+        target = album / entry.name
         counter = 2
-        while target.exists():
+        while os.path.lexists(target):
             target = album / f"{path.stem}-{counter}{path.suffix}"
             counter += 1
-        tmp = album / f".{target.name}.tmp"
-        shutil.copy2(path, tmp)
-        tmp.replace(target)
+        atomic_copy(path, target)  # the bytes, never a link: a linked target is copied as a file
         existing[digest] = target.name
         added += 1
-    print(f"added {added} scan(s) to album {args.album!r} ({duplicates} duplicate(s) skipped) in {album}")
+    print(f"added {added} scan(s) to album {args.album!r} ({duplicates} duplicate(s), {skipped} unsupported "
+          f"entr{'y' if skipped == 1 else 'ies'} skipped) in {album}")
     return 0
+
+
+def _linked_file_problem(entry: os.DirEntry) -> str | None:
+    """With --follow-links: why the file a link points to is not a scan (None when it is one)."""
+    from restore_dagster.gallery import IMAGE_SUFFIXES, suffix_of
+
+    target = os.path.realpath(entry.path)
+    if suffix_of(entry.name) not in IMAGE_SUFFIXES or suffix_of(target) not in IMAGE_SUFFIXES:
+        return f"a link to {target}, which is not a JPEG, PNG, TIFF, WebP or BMP file"
+    return None
 
 
 def cmd_run(args, layout: Layout) -> int:
@@ -70,6 +103,7 @@ def cmd_status(args, layout: Layout) -> int:
     from restore_dagster.settings import SettingsStore
 
     table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state))
+    _print_skipped(layout)
     if table.empty:
         print(f"no photos yet: add scans to {layout.gallery}/<album>/ or run `restore-photos add DIR --album NAME`")
         return 0
@@ -83,6 +117,20 @@ def cmd_status(args, layout: Layout) -> int:
             explained.add(row.reason)
             print("  " + details.replace("\n", "\n  "))
     return 0
+
+
+def _print_skipped(layout: Layout) -> None:
+    """The folder gallery's entries that are not scans, album by album, each with the reason."""
+    from restore_dagster.gallery import FolderGallery, GalleryUnavailable
+
+    if (os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower() != "folder":
+        return
+    try:
+        skipped = FolderGallery(layout.gallery).skipped_entries()  # sorted by album, then name
+    except GalleryUnavailable:
+        return
+    for entry in skipped:
+        print(f"skipped {entry.where}: not a supported scan: {entry.reason}")
 
 
 def cmd_settings(args, layout: Layout) -> int:
@@ -198,9 +246,24 @@ def cmd_serve(args, layout: Layout) -> int:
     if not _owner(layout).has_password:
         print("note: no owner password yet; set one with `restore-photos password` to log in", file=sys.stderr)
     print(f"web gallery: http://{args.host}:{args.port}/   (gallery {layout.gallery})", flush=True)
-    uvicorn.run(create_app(layout), host=args.host, port=args.port, proxy_headers=args.behind_proxy,
-                forwarded_allow_ips="*" if args.behind_proxy else None, log_level="warning")
+    uvicorn.run(create_app(layout), host=args.host, port=args.port, log_level="warning", **proxy_options(args))
     return 0
+
+
+def proxy_options(args) -> dict:
+    """uvicorn's proxy settings: X-Forwarded-* is believed only from ``--proxy-ip`` addresses.
+
+    uvicorn then takes the client address from the right-most X-Forwarded-For entry that is not a
+    trusted proxy: the one the proxy itself appended, never one the client wrote (which would let a
+    guesser pick a fresh address for every login attempt).
+    """
+    if not args.behind_proxy:
+        return {"proxy_headers": False}
+    trusted = [ip.strip() for ip in args.proxy_ip.split(",") if ip.strip()]
+    if not trusted or "*" in trusted:
+        raise SystemExit("error: --proxy-ip must name the proxy's address(es), not '*' "
+                         "(trusting every hop lets any client choose its own address)")
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="copy scans from a folder into an album of the gallery")
     add.add_argument("directory")
-    add.add_argument("--album", required=True)
+    add.add_argument("--album", required=True, help="the album folder's name (one plain folder name)")
+    add.add_argument("--follow-links", action="store_true",
+                     help="copy the files that symbolic links in DIR point to (by default links are skipped)")
     add.set_defaults(func=cmd_add)
     run = sub.add_parser("run", help="restore photos now, without the daemon")
     run.add_argument("--album", help="album folder name or album slug")
@@ -241,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to reach it from phones on the home network")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-* from an HTTPS reverse proxy")
+    serve.add_argument("--proxy-ip", default="127.0.0.1",
+                       help="with --behind-proxy: the proxy's address(es), comma-separated; only they are believed")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -26,11 +26,14 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
+def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> Path:
+    """``private``: owner-only (0600) from the first byte written, for files holding secrets."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _temp_beside(path)
     try:
+        if private:
+            os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -42,8 +45,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_json(path: Path, value: Any) -> Path:
-    return atomic_write_bytes(path, json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+def atomic_write_json(path: Path, value: Any, private: bool = False) -> Path:
+    return atomic_write_bytes(path, json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"), private)
 
 
 def read_json(path: Path, default: Any = None) -> Any:

@@ -4,17 +4,24 @@
 default: each sub-folder of the gallery root is an album and each image file directly inside it is an
 uploaded scan. Restorations go into ``<album>/restored/``, a sub-folder the gallery never lists as
 uploads. The pipeline only ever reads originals; it never modifies, moves or deletes them.
+
+Symbolic links inside the gallery are never followed (``safepaths``): a linked album or scan is
+reported by ``skipped_entries`` with the reason, like every other entry that is not a scan.
 """
 from __future__ import annotations
 
 import abc
 import os
+import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from restore_dagster.config import PUBLISHED_DIRNAME
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging.decode import IMAGE_SUFFIXES  # the formats load_scan decodes
+from restore_dagster.safepaths import LINK_REASON, UnsafePath, is_real_dir, lstat_inside, open_inside
 
 
 
@@ -47,6 +54,17 @@ class Gallery(abc.ABC):
     def original_path(self, source: str) -> Path:
         """A local, read-only path to the original of ``source``."""
 
+    @contextmanager
+    def open_original(self, source: str) -> Iterator[tuple[Path, BinaryIO]]:
+        """``(path, reader)`` of the original; the folder gallery opens it without following links."""
+        path = self.original_path(source)
+        with open(path, "rb") as reader:
+            yield path, reader
+
+    def skipped_entries(self) -> list["Skipped"]:
+        """Entries that are not uploaded scans, with the reason; none where the gallery cannot tell."""
+        return []
+
     @abc.abstractmethod
     def publish(self, source: str, data: bytes, extension: str) -> str:
         """Store the restoration of ``source`` (replacing a previous one); returns where it went."""
@@ -61,28 +79,69 @@ class FolderGallery(Gallery):
         self.root = Path(root)
 
     def list_uploads(self) -> list[Upload]:
+        return self.scan()[0]
+
+    def skipped_entries(self) -> list[Skipped]:
+        return self.scan()[1]
+
+    def scan(self) -> tuple[list[Upload], list[Skipped]]:
+        """Every uploaded scan, and every entry that is not one with the reason, in one listing.
+
+        Nothing is decoded: the reason comes from the entry's type and extension, so a sensor tick
+        stays a few ``stat`` calls per photo. Links are never followed (see ``safepaths``).
+        """
         if not self.root.is_dir():
             raise GalleryUnavailable(f"gallery folder {self.root} does not exist or is not mounted")
-        uploads = []
+        uploads, skipped = [], []
         try:
-            albums = sorted((e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith(".")), key=lambda e: e.name)
-            for album in albums:
-                for entry in sorted(os.scandir(album.path), key=lambda e: e.name):
-                    if not _is_upload(entry):
-                        continue
-                    st = entry.stat()
-                    uploads.append(Upload(f"{album.name}/{entry.name}", album.name, entry.name, st.st_size, st.st_mtime_ns))
+            for album in sorted(os.scandir(self.root), key=lambda e: e.name):
+                problem = album_problem(album)
+                if problem is None:
+                    self._scan_album(album, uploads, skipped)
+                elif problem:
+                    skipped.append(Skipped("", album.name, problem))
         except OSError as exc:
             raise GalleryUnavailable(f"gallery folder {self.root} cannot be read: {exc}") from exc
-        return uploads
+        return uploads, skipped
+
+    @staticmethod
+    def _scan_album(album: os.DirEntry, uploads: list, skipped: list) -> None:
+        for entry in sorted(os.scandir(album.path), key=lambda e: e.name):
+            problem = scan_problem(entry)
+            if problem is None:
+                st = entry.stat(follow_symlinks=False)
+                uploads.append(Upload(f"{album.name}/{entry.name}", album.name, entry.name, st.st_size, st.st_mtime_ns))
+            elif problem:
+                skipped.append(Skipped(album.name, entry.name, problem))
+
+    def _parts(self, source: str) -> list[str]:
+        parts = source.split("/")
+        if len(parts) != 2:
+            raise ValueError(f"{source!r} is not inside the gallery {self.root}")
+        return parts
 
     def original_path(self, source: str) -> Path:
-        path = (self.root / source).resolve()
-        if self.root.resolve() not in path.parents:
-            raise ValueError(f"{source!r} is not inside the gallery {self.root}")
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: the original scan is missing from the gallery")
-        return path
+        parts = self._parts(source)
+        try:
+            st = lstat_inside(self.root, parts)
+        except UnsafePath as exc:
+            raise ValueError(f"{source!r} is not inside the gallery {self.root}: {exc}") from None
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.root / source}: the original scan is missing from the gallery") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(f"{self.root / source}: the original scan is not a regular file")
+        return self.root.joinpath(*parts)
+
+    @contextmanager
+    def open_original(self, source: str) -> Iterator[tuple[Path, BinaryIO]]:
+        """The original opened without following any link on the way (race-free, unlike a path)."""
+        parts = self._parts(source)
+        try:
+            reader = open_inside(self.root, parts)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.root / source}: the original scan is missing from the gallery") from None
+        with reader:
+            yield self.root.joinpath(*parts), reader
 
     @staticmethod
     def restoration_name(upload_name: str) -> str:
@@ -95,6 +154,8 @@ class FolderGallery(Gallery):
         Names are matched exactly (no glob patterns), so ``scan [1].jpg`` and ``scan 1.jpg``, or
         ``a.jpg`` and ``a.restored.b.jpg``, never take each other's restoration.
         """
+        if not is_real_dir(self.root, [album, PUBLISHED_DIRNAME]):
+            return {}  # missing, or a link: restorations are never read through a link
         try:
             entries = sorted(os.scandir(self.root / album / PUBLISHED_DIRNAME), key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
@@ -102,17 +163,27 @@ class FolderGallery(Gallery):
         found: dict[str, Path] = {}
         for entry in entries:
             base, suffix = os.path.splitext(entry.name)
-            if suffix.lower() in IMAGE_SUFFIXES and base.endswith(".restored") and not entry.name.startswith("."):
+            if (
+                suffix.lower() in IMAGE_SUFFIXES and base.endswith(".restored") and not entry.name.startswith(".")
+                and entry.is_file(follow_symlinks=False)
+            ):
                 found.setdefault(base, Path(entry.path))
         return found
 
     def publish(self, source: str, data: bytes, extension: str) -> str:
-        album, name = source.split("/", 1)
+        album, name = self._parts(source)
         base = self.restoration_name(name)
-        target = self.root / album / PUBLISHED_DIRNAME / f"{base}.{extension.lstrip('.').lower()}"
+        published = self.root / album / PUBLISHED_DIRNAME
+        # Never write through a link: a linked album or ``restored`` folder would put the file elsewhere.
+        if not is_real_dir(self.root, [album]):
+            raise UnsafePath(f"{self.root / album}: not a real album folder (missing, or {LINK_REASON}); nothing published")
+        published.mkdir(exist_ok=True)
+        if not is_real_dir(self.root, [album, PUBLISHED_DIRNAME]):
+            raise UnsafePath(f"{published}: not a real folder ({LINK_REASON}); nothing published")
+        target = published / f"{base}.{extension.lstrip('.').lower()}"
         atomic_write_bytes(target, data)
         # A restoration published earlier in another format is ours, not an original: replace it.
-        for old in (self.root / album / PUBLISHED_DIRNAME).iterdir():
+        for old in published.iterdir():
             if old != target and old.stem == base and old.suffix.lower() in IMAGE_SUFFIXES:
                 old.unlink(missing_ok=True)
         return str(target)
@@ -123,8 +194,75 @@ class FolderGallery(Gallery):
         return str(found) if found else None
 
 
-def _is_upload(entry: os.DirEntry) -> bool:
+# Image types people scan or export to that the pipeline does not decode, with what to do instead.
+UNSUPPORTED_TYPES = {
+    ".gif": "GIF is not supported (a palette or animated image: convert it to PNG)",
+    ".heic": "HEIC is not supported yet (export it as JPEG)",
+    ".heif": "HEIF is not supported yet (export it as JPEG)",
+    ".avif": "AVIF is not supported (export it as JPEG or PNG)",
+    ".svg": "SVG is a drawing, not a scan",
+    ".pdf": "PDF is not supported (export the page as JPEG, PNG or TIFF)",
+    ".jp2": "JPEG 2000 is not supported (export it as JPEG or TIFF)",
+    ".jxl": "JPEG XL is not supported (export it as JPEG or PNG)",
+    ".psd": "Photoshop files are not supported (export a flattened TIFF or PNG)",
+    ".dng": "camera RAW files are not supported (export JPEG or TIFF)",
+}
+SUPPORTED = "JPEG, PNG, TIFF, WebP or BMP"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of the gallery that is not an uploaded scan, and why (``album`` is "" at the top)."""
+
+    album: str
+    name: str
+    reason: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.album}/{self.name}" if self.album else self.name
+
+
+def suffix_of(name: str) -> str:
+    """The lower-case extension from the last dot, also for names like ``..jpg`` (splitext says none)."""
+    return "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
+
+
+def scan_problem(entry: os.DirEntry) -> str | None:
+    """None for an uploaded scan; otherwise why not ("" for what is never reported: temp files of
+    the atomic writers, hidden non-images, the ``restored`` folder). No link is followed."""
     name = entry.name
-    if name.startswith(".") or name.endswith(".tmp"):
-        return False  # hidden files and half-written uploads (atomic writers use dot-temp names)
-    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES and entry.is_file()
+    suffix = suffix_of(name)
+    looks_like_image = suffix in IMAGE_SUFFIXES or suffix in UNSUPPORTED_TYPES
+    if name.endswith(".tmp") or (entry.is_dir(follow_symlinks=False) and name == PUBLISHED_DIRNAME):
+        return ""  # half-written files (atomic writers use dot-temp names) and our own outputs
+    if name.startswith("."):
+        return "a hidden name (it starts with '.')" if looks_like_image else ""
+    if entry.is_symlink():
+        return LINK_REASON if os.path.exists(entry.path) else "a broken symbolic link (its target is missing)"
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "a folder inside an album (albums are not nested: its files are not read)"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device)"
+    if suffix in IMAGE_SUFFIXES:
+        return None
+    if suffix in UNSUPPORTED_TYPES:
+        return UNSUPPORTED_TYPES[suffix]
+    if not suffix:
+        return f"no file extension (the gallery reads {SUPPORTED} files)"
+    return f"{suffix} files are not photos the gallery reads ({SUPPORTED})"
+
+
+def album_problem(entry: os.DirEntry) -> str | None:
+    """None for an album folder at the top of the gallery; otherwise why not ("": never reported)."""
+    if entry.name.startswith("."):
+        return ""  # the web's trash and other hidden folders
+    if entry.is_symlink():
+        return "an album folder that is " + LINK_REASON if os.path.isdir(entry.path) else LINK_REASON
+    if entry.is_dir(follow_symlinks=False):
+        return None
+    return "a file outside any album (scans go into an album folder)"

@@ -9,8 +9,8 @@ from restore_dagster.resources import StorageResource
 
 
 def scan_photo(job: PhotoJob) -> StageOutput:
-    original = job.storage.gallery().original_path(job.entry.source)
-    scan = imaging.load_scan(original)  # never writes to the original
+    with job.storage.gallery().open_original(job.entry.source) as (original, stream):  # never through a link
+        scan = imaging.load_scan(original, stream=stream)  # never writes to the original
     image = imaging.decode_stage_file(job.touchup) if job.touchup else scan.image
     is_grey, greyness = imaging.is_grey_image(image) if job.touchup else (scan.is_grey, scan.greyness)
     out = job.output("scanned", "png")

@@ -14,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
@@ -80,13 +81,14 @@ class _Decoded:
     icc_profile: bytes | None
 
 
-def load_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Scan:
+def load_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, stream: BinaryIO | None = None) -> Scan:
     """Decode ``path`` into a :class:`Scan`, or raise :class:`ImageError` saying why it cannot be one.
 
     A missing or unreadable file raises the usual ``OSError``: that is a storage problem, not a bad
-    photo.
+    photo. ``stream``, when given, is ``path`` already opened by the caller (the gallery opens
+    originals without following links); ``path`` then only names it in messages.
     """
-    decoded = _decode(Path(path), max_pixels)
+    decoded = _decode(Path(path), max_pixels, stream)
     grey, measure = is_grey_image(decoded.image)
     taken, kept = _dates_and_kept_exif(decoded.exif)
     return Scan(
@@ -102,9 +104,9 @@ def load_scan(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Scan:
     )
 
 
-def decode_stage_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def decode_stage_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, stream: BinaryIO | None = None) -> Image.Image:
     """An 8-bit RGB, upright image from a stage PNG or a person's touched-up file, with load_scan's checks."""
-    return _decode(Path(path), max_pixels).image
+    return _decode(Path(path), max_pixels, stream).image
 
 
 def probe_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, tuple[int, int]]:
@@ -117,8 +119,8 @@ def probe_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple
     return decoded.source_format, decoded.image.size
 
 
-def _decode(path: Path, max_pixels: int) -> _Decoded:
-    with path.open("rb") as stream:  # storage errors (missing, permissions) surface here, unwrapped
+def _decode(path: Path, max_pixels: int, opened: BinaryIO | None = None) -> _Decoded:
+    with opened or path.open("rb") as stream:  # storage errors (missing, permissions) surface here, unwrapped
         if os.fstat(stream.fileno()).st_size == 0:
             raise ImageError(f"{path}: zero-size image (the file is empty)")
         image = _open(path, stream, max_pixels)

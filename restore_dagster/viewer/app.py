@@ -15,15 +15,16 @@ from fastapi.staticfiles import StaticFiles
 
 from restore_dagster.config import Layout
 from restore_dagster.viewer import models
+from restore_dagster.viewer.accounts import DEVICE_SECONDS
 from restore_dagster.viewer.icons import icon_png
 from restore_dagster.viewer.i18n import LANGUAGES, translator
 from restore_dagster.viewer.pages import language, render
 from restore_dagster.viewer.routes_owner import router as owner_router
 from restore_dagster.viewer.routes_share import router as share_router
-from restore_dagster.viewer.security import SESSION_COOKIE, LoginRequired, SecurityMiddleware, is_owner, is_secure, require_csrf
+from restore_dagster.viewer.security import DEVICE_COOKIE, SESSION_COOKIE, LoginRequired, SecurityMiddleware, is_owner, is_secure, require_csrf
 from restore_dagster.viewer.services import build_services
 from restore_dagster.viewer.states import BusyKeys
-from restore_dagster.viewer.uploads import BodyLimit
+from restore_dagster.viewer.uploads import MIB, BodyLimit
 
 STATIC = Path(__file__).parent / "static"
 ICON_SIZES = (180, 192, 512)
@@ -51,7 +52,7 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     app.state.services = services
     app.add_middleware(SecurityMiddleware)
     # A little over one file: each upload is its own request, and nothing bigger is ever parsed.
-    app.add_middleware(BodyLimit, max_bytes=services.max_upload_bytes + 1_000_000)
+    app.add_middleware(BodyLimit, max_bytes=services.max_upload_bytes + MIB, file_limit=services.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -75,21 +76,27 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     @app.post("/login", dependencies=[Depends(require_csrf)], response_class=models.HTML, status_code=303, summary="Log in as the owner")
     def login(request: Request, password: Annotated[str, Form(max_length=1000)], next: Annotated[str, Form(max_length=2000)] = "/"):
         t = translator(language(request))
+        # The address as the ASGI server gives it: behind a proxy, uvicorn takes it from the trusted
+        # proxy's X-Forwarded-For entry only (``restore-photos serve --proxy-ip``), never from the client.
         client = request.client.host if request.client else "unknown"
-        wait = services.limiter.retry_after(client)
+        device = services.accounts.device_bucket(request.cookies.get(DEVICE_COOKIE))
+        wait = services.limiter.retry_after(client, device)
         if wait:
             response = render(request, "login.html", status_code=429, next=safe_next(next), has_password=True,
                               message=t("too_many_attempts", s=wait))
             response.headers["Retry-After"] = str(wait)
             return response
         if not services.accounts.check_password(password):
-            services.limiter.failed(client)
+            services.limiter.failed(client, device)
             message = t("wrong_password") if services.accounts.has_password else t("no_password")
             return render(request, "login.html", status_code=401, next=safe_next(next), has_password=services.accounts.has_password, message=message)
-        services.limiter.succeeded(client)
+        services.limiter.succeeded(client, device)
         response = RedirectResponse(safe_next(next), status_code=303)
         response.set_cookie(SESSION_COOKIE, services.accounts.start_session(), httponly=True, samesite="lax",
                             secure=is_secure(request), max_age=30 * 24 * 3600, path="/")
+        # Survives logging out: this device keeps its own login allowance (see LoginLimiter).
+        response.set_cookie(DEVICE_COOKIE, services.accounts.remember_device(request.cookies.get(DEVICE_COOKIE)),
+                            httponly=True, samesite="lax", secure=is_secure(request), max_age=DEVICE_SECONDS, path="/")
         return response
 
     @app.post("/logout", dependencies=[Depends(require_csrf)], status_code=303, summary="Log out")

@@ -17,17 +17,20 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from restore_dagster.config import PUBLISHED_DIRNAME
 from restore_dagster.gallery import FolderGallery
 from restore_dagster.imaging import IMAGE_SUFFIXES
 from restore_dagster.keys import slugify
 from restore_dagster.models.weights import sha256_file
+from restore_dagster.safepaths import album_name_problem, check_album_name, is_real_dir, lstat_inside, open_inside
 from restore_dagster.viewer.webstate import WebState
 
 TRASH_DIRNAME = ".trash"
@@ -133,7 +136,8 @@ class Library:
     def _album_folders(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(e.name for e in os.scandir(self.root) if _is_visible_name(e.name) and e.is_dir())
+        # A linked folder is never an album: it could lead anywhere (see restore_dagster.safepaths).
+        return sorted(e.name for e in os.scandir(self.root) if _is_visible_name(e.name) and e.is_dir(follow_symlinks=False))
 
     def _titles(self) -> dict[str, str]:
         with self.web.connect() as db:
@@ -151,7 +155,7 @@ class Library:
         return sorted(result, key=lambda a: a.title.casefold())
 
     def album(self, folder: str) -> Album:
-        if not _is_visible_name(folder) or not (self.root / folder).is_dir():
+        if not _is_visible_name(folder) or not is_real_dir(self.root, [folder]):
             raise NotFound(f"no album {folder!r}")
         with self.web.connect() as db:
             row = db.execute("SELECT title FROM albums WHERE folder = ?", (folder,)).fetchone()
@@ -163,11 +167,12 @@ class Library:
             taken = set(self._album_folders()) | self._trashed_album_folders()
             base = slugify(title)
             folder, counter = base, 2
-            while folder in taken:
+            # The folder is made here, so a reserved name (a title "Restored") gets a free one, not an error.
+            while folder in taken or album_name_problem(folder):
                 folder = f"{base}-{counter}"
                 counter += 1
             self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / folder).mkdir()
+            (self.root / check_album_name(folder)).mkdir()
             with self.web.connect() as db:
                 db.execute("INSERT OR REPLACE INTO albums VALUES (?, ?, ?)", (folder, title, time.time()))
         return Album(folder, title, 0)
@@ -195,7 +200,7 @@ class Library:
         return [
             e for e in entries
             if _is_visible_name(e.name) and not e.name.endswith(".tmp")
-            and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file()
+            and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file(follow_symlinks=False)
         ]
 
     def _photo_titles(self, folder: str) -> dict[str, str]:
@@ -214,13 +219,17 @@ class Library:
 
     def photo(self, folder: str, filename: str) -> Photo:
         self.album(folder)
-        path = self.root / folder / filename
         if (
             not _is_visible_name(filename) or filename.endswith(".tmp")
-            or os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES or not path.is_file()
+            or os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES
         ):
             raise NotFound(f"no photo {filename!r} in album {folder!r}")
-        st = path.stat()
+        try:
+            st = lstat_inside(self.root, [folder, filename])
+        except OSError:  # missing, or a link: nothing is served, shared or trashed through a link
+            raise NotFound(f"no photo {filename!r} in album {folder!r}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise NotFound(f"no photo {filename!r} in album {folder!r}")
         with self.web.connect() as db:
             row = db.execute("SELECT title FROM photos WHERE album = ? AND filename = ?", (folder, filename)).fetchone()
         title = row["title"] if row and row["title"] else os.path.splitext(filename)[0]
@@ -228,6 +237,19 @@ class Library:
 
     def original_path(self, photo: Photo) -> Path:
         return self.root / photo.album / photo.filename
+
+    def open_original(self, photo: Photo) -> BinaryIO:
+        """The original opened without following any link on the way (checked again at every open)."""
+        try:
+            return open_inside(self.root, [photo.album, photo.filename])
+        except OSError:
+            raise NotFound(f"no photo {photo.filename!r} in album {photo.album!r}") from None
+
+    def open_restoration(self, photo: Photo, path: Path) -> BinaryIO:
+        try:
+            return open_inside(self.root, [photo.album, PUBLISHED_DIRNAME, path.name])
+        except OSError:
+            raise NotFound(f"no restoration of {photo.filename!r} in album {photo.album!r}") from None
 
     def restoration_path(self, photo: Photo, restorations: dict[str, Path] | None = None) -> Path | None:
         """The photo's published restoration; pass ``gallery.restorations(album)`` to look up many with one listing."""
@@ -345,7 +367,7 @@ class Library:
     def _restore_album(self, row, meta) -> str:
         folder = row["album"]
         with self._lock(folder):
-            if (self.root / folder).exists():
+            if os.path.lexists(self.root / folder):  # a link too, even a broken one
                 raise FileExistsError(f"an album folder {folder!r} exists again; rename it before restoring")
             os.replace(self.trash_root / row["id"] / folder, self.root / folder)
             with self.web.connect() as db:
@@ -358,15 +380,19 @@ class Library:
 
     def _restore_photo(self, row, meta) -> tuple[str, str]:
         folder, filename = row["album"], row["filename"]
-        if not (self.root / folder).is_dir():
+        if not is_real_dir(self.root, [folder]):  # never put back through a linked album folder
             raise NotFound(f"its album {folder!r} is not there any more; restore the album first")
         source = self.trash_root / row["id"]
         with self._lock(folder):
-            if (self.root / folder / filename).exists():
+            if os.path.lexists(self.root / folder / filename):
                 raise FileExistsError(f"a photo named {filename!r} is in the album again")
-            os.replace(source / filename, self.root / folder / filename)
-            for restoration in (source / PUBLISHED_DIRNAME).glob("*"):
+            restorations = list((source / PUBLISHED_DIRNAME).glob("*"))
+            if restorations:
                 (self.root / folder / PUBLISHED_DIRNAME).mkdir(exist_ok=True)
+                if not is_real_dir(self.root, [folder, PUBLISHED_DIRNAME]):  # never moved through a link
+                    raise FileExistsError(f"{folder}/{PUBLISHED_DIRNAME} is a symbolic link; replace it with a folder first")
+            os.replace(source / filename, self.root / folder / filename)
+            for restoration in restorations:
                 os.replace(restoration, self.root / folder / PUBLISHED_DIRNAME / restoration.name)
             with self.web.connect() as db:
                 if meta:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
 from restore_dagster.files import atomic_write_bytes
-from restore_dagster.imaging import DEFAULT_MAX_PIXELS, ImageError, decode_stage_file
+from restore_dagster.imaging import DEFAULT_MAX_PIXELS, ImageError, ImageTooLarge, decode_stage_file
 
 SIZES = {"thumb": 360, "screen": 2048}
 _FAST_MODES = {"RGB", "L", "P", "RGBA", "LA", "YCbCr"}
@@ -24,12 +26,12 @@ _FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")
 _DECODERS = threading.BoundedSemaphore(2)
 
 
-def _fast_open(path: Path, side: int) -> Image.Image | None:
+def _fast_open(path: Path, reader: BinaryIO, side: int) -> Image.Image | None:
     """The common case cheaply: JPEG's draft mode decodes at 1/2–1/8 scale. None for exotic modes."""
-    with Image.open(path, formats=_FORMATS) as image:
+    with Image.open(reader, formats=_FORMATS) as image:
         width, height = image.size
         if width * height > DEFAULT_MAX_PIXELS:
-            raise ImageError(f"{path}: {width}×{height} pixels is over the limit")
+            raise ImageTooLarge(f"{path}: {width}×{height} pixels is over the limit")
         if image.mode not in _FAST_MODES:
             return None
         if image.format == "JPEG":
@@ -44,17 +46,21 @@ def _fast_open(path: Path, side: int) -> Image.Image | None:
         return upright.convert("RGB")
 
 
-def make_rendition(path: Path, side: int) -> bytes:
-    """``path`` as a JPEG at most ``side`` pixels on its long side; ImageError if it cannot be read."""
-    with _DECODERS:
+def make_rendition(path: Path, side: int, reader: BinaryIO | None = None) -> bytes:
+    """``path`` (or ``reader``, ``path`` opened by the caller) as a JPEG at most ``side`` pixels on its
+    long side; ImageError if it cannot be read, ImageTooLarge over the pixel limit."""
+    with _DECODERS, (reader or open(path, "rb")) as stream:
         try:
-            image = _fast_open(path, side)
+            image = _fast_open(path, stream, side)
+        except Image.DecompressionBombError as exc:  # Pillow refuses at open, before our own check
+            raise ImageTooLarge(f"{path}: too many pixels to show ({exc})") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             if isinstance(exc, ImageError):
                 raise
             raise ImageError(f"{path}: cannot be shown ({exc})") from exc
         if image is None:  # 16-bit, CMYK, Lab...: the pipeline's careful decoder
-            image = decode_stage_file(path)
+            stream.seek(0)
+            image = decode_stage_file(path, stream=stream)
         image.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=82, progressive=True, optimize=True)
@@ -65,14 +71,18 @@ class RenditionCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def path_for(self, source: Path, kind: str) -> Path:
-        st = source.stat()
+    def path_for(self, source: Path, kind: str, st: os.stat_result | None = None) -> Path:
+        st = st or source.stat()
         digest = hashlib.sha256(f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode()).hexdigest()[:32]
         return self.folder / digest[:2] / f"{digest}.jpg"
 
-    def get(self, source: Path, kind: str) -> Path:
-        """The cached rendition of ``source``, made now if missing."""
-        target = self.path_for(source, kind)
-        if not target.exists():
-            atomic_write_bytes(target, make_rendition(source, SIZES[kind]))
+    def get(self, source: Path, kind: str, reader: BinaryIO | None = None) -> Path:
+        """The cached rendition of ``source``, made now if missing. ``reader``: ``source`` opened by the
+        caller without following links; it is closed here."""
+        if reader is None:
+            reader = open(source, "rb")
+        with reader:
+            target = self.path_for(source, kind, os.fstat(reader.fileno()))
+            if not target.exists():
+                atomic_write_bytes(target, make_rendition(source, SIZES[kind], reader))
         return target

@@ -17,6 +17,7 @@ from fastapi import HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
 SESSION_COOKIE = "restore_session"
+DEVICE_COOKIE = "restore_device"  # a device the owner logged in from: its own login allowance
 CSRF_COOKIE = "restore_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"

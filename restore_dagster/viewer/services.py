@@ -11,6 +11,7 @@ from restore_dagster.viewer.library import Library
 from restore_dagster.viewer.renditions import RenditionCache
 from restore_dagster.viewer.shares import Shares
 from restore_dagster.viewer.states import BusyKeys, StateReader, instance_busy_keys
+from restore_dagster.viewer.uploads import MIB
 from restore_dagster.viewer.webstate import WebState
 
 DEFAULT_MAX_UPLOAD_MB = 64
@@ -38,7 +39,7 @@ def build_services(layout: Layout, busy_keys: BusyKeys | None = None, max_upload
     layout.ensure()
     web = WebState(layout.state / "web.sqlite3")
     if max_upload_bytes is None:
-        max_upload_bytes = int(float(os.environ.get(ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB)) * 1_000_000)
+        max_upload_bytes = int(float(os.environ.get(ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB)) * MIB)  # MiB
     return Services(
         layout=layout,
         web=web,

@@ -9,6 +9,7 @@ decompression bombs. Whatever is refused is deleted; nothing half-checked is eve
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +19,13 @@ from typing import BinaryIO
 from restore_dagster.imaging import DEFAULT_MAX_PIXELS, ImageError, ImageTooLarge, NotAnImage, probe_image
 
 CHUNK = 1 << 20
+MIB = 1 << 20  # RESTORE_WEB_MAX_UPLOAD_MB counts MiB, and every message says "MiB"
+
+
+def size_limit_text(limit_bytes: int) -> str:
+    """A byte limit in the unit it is configured in: ``64 MiB``, ``1.9 MiB``."""
+    value = limit_bytes / MIB
+    return f"{value:.0f} MiB" if value.is_integer() else f"{value:.2f}".rstrip("0").rstrip(".") + " MiB"
 
 
 class UploadRefused(Exception):
@@ -47,7 +55,7 @@ def stage_upload(stream: BinaryIO, album_dir: Path, client_name: str, max_bytes:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UploadRefused(413, f"{_shown(client_name)}: larger than the limit of {max_bytes // 1_000_000} MB per file")
+                    raise UploadRefused(413, f"{_shown(client_name)}: larger than the limit of {size_limit_text(max_bytes)} per file")
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
@@ -78,33 +86,53 @@ def _reason(exc: Exception, path: Path) -> str:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse a request body over ``max_bytes`` with 413 before anything parses it."""
+    """ASGI middleware: refuse a request body over ``max_bytes`` with 413 before anything parses it.
 
-    def __init__(self, app, max_bytes: int):
+    A declared Content-Length is refused at once. A chunked body (no length) is counted as it
+    arrives; once over, the read fails and whatever the app would answer (the form parser turns the
+    failed read into a 400) is replaced by the 413. ``file_limit`` is the per-file limit the message
+    names (the body may be a little larger: the form's own fields).
+    """
+
+    def __init__(self, app, max_bytes: int, file_limit: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.file_limit = file_limit or max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _too_large(send, self.max_bytes)
+            return await _too_large(send, self.file_limit)
         seen = 0
+        over = started = False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise _BodyTooLarge()
             return message
 
+        async def guarded_send(message):
+            nonlocal started
+            if over:  # the app's answer to a failed read: ours instead, sent once
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _too_large(send, self.file_limit)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+            if not started:
+                await _too_large(send, self.file_limit)
 
 
 class _BodyTooLarge(Exception):
@@ -112,6 +140,6 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send, limit: int) -> None:
-    body = f'{{"detail": "the request is larger than the limit of {limit // 1_000_000} MB"}}'.encode()
+    body = json.dumps({"detail": f"the upload is larger than the limit of {size_limit_text(limit)} per file"}).encode()
     await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -6,10 +6,12 @@ photo name it sends is looked up inside that one album: anything else is 404.
 from __future__ import annotations
 
 import os
+from email.utils import formatdate
+from typing import BinaryIO, Iterator
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
@@ -75,7 +77,7 @@ def album_page(request: Request, scope: Scope):
     photos = album_photos(svc, scope)
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
-                  max_upload_mb=svc.max_upload_bytes // 1_000_000)
+                  max_upload_bytes=svc.max_upload_bytes)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
@@ -116,20 +118,49 @@ def media(request: Request, scope: Scope, filename: str, kind: str, download: bo
         if source is None:
             raise HTTPException(404, "this photo has no restoration yet")
     cache = IMMUTABLE if request.query_params.get("v") else "private, no-cache"
-    if kind in ("original", "restored"):
-        return _file(source, photo, kind, download, cache)
+    # Opened here, without following any link on the way down from the gallery root: a link put in
+    # after the listing (or a linked album) is 404, never its target.
     try:
-        path = svc.renditions.get(source, "screen" if kind == "screen" else "thumb")
-    except (ImageError, OSError):
+        if kind.startswith("restored"):
+            reader = svc.library.open_restoration(photo, source)
+        else:
+            reader = svc.library.open_original(photo)
+    except NotFound:
+        raise HTTPException(404, "no such photo in this album") from None
+    if kind in ("original", "restored"):
+        return _file(source, reader, photo, kind, download, cache)
+    try:
+        path = svc.renditions.get(source, "screen" if kind == "screen" else "thumb", reader)
+    except (ImageError, OSError):  # unreadable, or over the pixel limit: a placeholder, never a 500
         return Response(BROKEN_SVG, status_code=422, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": cache})
 
 
-def _file(path: os.PathLike, photo: Photo, kind: str, download: bool, cache: str) -> FileResponse:
+def _file(path: os.PathLike, reader: BinaryIO, photo: Photo, kind: str, download: bool, cache: str) -> Response:
+    """The file, read from ``reader`` (opened without following links), never re-opened by path."""
     suffix = os.path.splitext(str(path))[1].lower()
     media_type = MEDIA_TYPES.get(suffix, "application/octet-stream")
-    if not download:
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
-    label = photo.title if kind == "original" else f"{photo.title} (restored)"
-    safe = "".join(ch for ch in label if ch.isprintable() and ch not in '\\/:*?"<>|').strip() or "photo"
-    return FileResponse(path, media_type=media_type, filename=safe + suffix, headers={"Cache-Control": cache})
+    st = os.fstat(reader.fileno())
+    headers = {
+        "Cache-Control": cache, "Content-Length": str(st.st_size),
+        "ETag": f'"{st.st_size:x}-{st.st_mtime_ns:x}"', "Last-Modified": formatdate(st.st_mtime, usegmt=True),
+    }
+    if download:
+        label = photo.title if kind == "original" else f"{photo.title} (restored)"
+        safe = "".join(ch for ch in label if ch.isprintable() and ch not in '\\/:*?"<>|').strip() or "photo"
+        headers["Content-Disposition"] = _attachment(safe + suffix)
+    return StreamingResponse(_chunks(reader), media_type=media_type, headers=headers)
+
+
+def _chunks(reader: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    with reader:
+        while chunk := reader.read(size):
+            yield chunk
+
+
+def _attachment(filename: str) -> str:
+    """Content-Disposition as Starlette's FileResponse writes it (RFC 6266: ASCII fallback + UTF-8 name)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'

@@ -7,6 +7,7 @@ updates and safe concurrent access from the server's worker threads with nothing
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -35,8 +36,15 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS shares (
     album TEXT PRIMARY KEY,
-    token TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,  -- SHA-256 of the link's token: what a visit is checked against
+    sealed TEXT NOT NULL,             -- the token encrypted with state/web-share-key (see shares.py)
+    nonce TEXT NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    token_hash TEXT PRIMARY KEY,      -- SHA-256 of a device cookie given at a successful login
+    created REAL NOT NULL,
+    expires REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS trash (
     id TEXT PRIMARY KEY,
@@ -50,11 +58,30 @@ CREATE TABLE IF NOT EXISTS trash (
 """
 
 
+OWNER_ONLY = 0o600
+# SQLite's companions of the database file: it gives them the database file's own mode when it makes
+# them, so keeping the database 0600 keeps them 0600; those left from before are fixed here too.
+COMPANIONS = ("-journal", "-wal", "-shm")
+
+
+def make_owner_only(path: Path) -> None:
+    """``path`` readable and writable by its owner only (a no-op where it does not exist)."""
+    try:
+        os.chmod(path, OWNER_ONLY)
+    except FileNotFoundError:
+        pass
+
+
 class WebState:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        # Sessions, share links and device ids live here: created owner-only, and an existing
+        # world-readable file (made by an earlier version) is made owner-only too.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, OWNER_ONLY))
+        for path in (self.path, *(self.path.with_name(self.path.name + suffix) for suffix in COMPANIONS)):
+            make_owner_only(path)
         with self.connect() as db:
             db.executescript(SCHEMA)
 

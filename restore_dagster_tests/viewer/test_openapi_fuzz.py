@@ -147,8 +147,8 @@ class Gallery:
             trashed = library.trash_photo(self.folder, self.trashed)
         self.trash_item = trashed
         if self.services.shares.album_for(self.token) != self.folder:
-            with self.services.web.connect() as db:  # the same token again, so drawn values stay valid
-                db.execute("INSERT OR REPLACE INTO shares VALUES (?, ?, 0)", (self.folder, self.token))
+            with self.services.web.connect() as db:  # the same token again (hashed and sealed), so drawn values stay valid
+                self.services.shares._insert(db, self.folder, self.token, 0)
         for path, data in self.state_files.items():  # settings changed, failure cleared by a retry
             if data is None:
                 path.unlink(missing_ok=True)
