@@ -1,5 +1,4 @@
 """compressed: the smallest JPEG or WebP that keeps the quality floor against `colorized`, under the cap."""
-from pathlib import Path
 
 import dagster as dg
 
@@ -25,7 +24,7 @@ def restoration_note(job: PhotoJob) -> str:
 
 def compress_photo(job: PhotoJob) -> StageOutput:
     colorized = job.upstream("colorized")
-    exif_path = Path(job.upstream("scanned").file).with_suffix(".exif")
+    exif_path = job.output("scanned", "exif")
     exif = exif_path.read_bytes() if exif_path.is_file() else b""
     image = imaging.decode_stage_file(colorized.file)
     note = restoration_note(job)

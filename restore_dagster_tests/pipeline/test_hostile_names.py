@@ -1,0 +1,91 @@
+"""Names full of dots, spaces, non-ASCII and 255 bytes, through the real sensor and assets end to end.
+
+Photo keys keep dots (``1962.05.03``), so every file derived from a key must append its extension,
+never replace "the last suffix"; and every file derived from an original's name must fit the file
+system's 255-byte limit, whatever the original's name.
+"""
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+import pytest
+from PIL import Image
+
+from restore_dagster.config import STAGES, TOUCHUP_STAGES
+from restore_dagster.gallery import FolderGallery
+from restore_dagster.lineage import read_failure, read_record
+from restore_dagster_tests.conftest import file_digest, write_scan
+from restore_dagster_tests.pipeline.harness import drain, materialized, tick
+
+NAME_MAX = 255
+
+
+@pytest.fixture
+def instance(layout):
+    from restore_dagster.instance import get_instance
+
+    with get_instance(layout) as inst:
+        yield inst
+
+
+def _size(path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def test_dotted_names_get_their_own_stage_files_and_restorations(layout, resources, instance):
+    album = layout.gallery / "Family. 1962"
+    # Landscape and portrait: a restoration made from the other photo would have the wrong shape.
+    scans = {
+        "1962.05.03.jpg": write_scan(album / "1962.05.03.jpg", size=(40, 30), seed=1),
+        "1962.05.04.jpg": write_scan(album / "1962.05.04.jpg", size=(30, 40), seed=2, grey=False),
+        "Grandma's 1962. Wedding v2.jpg": write_scan(album / "Grandma's 1962. Wedding v2.jpg", size=(40, 20), seed=3),
+        "妈妈.年轻时.jpg": write_scan(album / "妈妈.年轻时.jpg", size=(20, 40), seed=4),
+        "Café.Noël 1950.png": write_scan(album / "Café.Noël 1950.png", size=(36, 36), seed=5, fmt="PNG"),
+    }
+    before = {name: file_digest(path) for name, path in scans.items()}
+
+    drain(instance, resources)
+    registry = resources["storage"].registry().load()
+    keys = {entry.name: key for key, entry in registry.photos.items()}
+    assert keys["1962.05.03.jpg"].endswith("/1962.05.03") and keys["1962.05.04.jpg"].endswith("/1962.05.04")
+    assert len(set(keys.values())) == len(scans)
+    assert materialized(instance, "published") == set(keys.values())
+    assert all(read_failure(layout, key) is None for key in keys.values())
+
+    for stage in STAGES[:-1]:
+        files = {name: read_record(layout, stage, key).file for name, key in keys.items()}
+        assert len(set(files.values())) == len(scans), (stage, files)  # no two photos share a stage file
+        for name, file in files.items():
+            assert os.path.basename(file).startswith(keys[name].split("/")[1] + "."), (stage, file)
+    for name, key in keys.items():
+        # Each record and output is the photo's own: the scan came from its original, shapes match.
+        assert read_record(layout, "scanned", key).metadata["original"] == str(scans[name].resolve())
+        width, height = _size(scans[name])
+        restored = FolderGallery(layout.gallery).published_location(f"{album.name}/{name}")
+        assert restored is not None, name
+        out_w, out_h = _size(restored)
+        assert max(out_w, out_h) == 96 and (out_w > out_h) == (width > height) and (out_w == out_h) == (width == height), name
+        assert read_record(layout, "published", key).metadata["location"] == restored
+        assert read_record(layout, "colorized", key).metadata["was_grey"] == (name != "1962.05.04.jpg")
+
+    assert {name: file_digest(path) for name, path in scans.items()} == before  # originals untouched
+    # Converged: every photo's records match what its inputs call for, nothing is re-run.
+    assert isinstance(tick(instance, resources), dg.SkipReason)
+
+
+def test_touch_up_of_a_dotted_photo_is_its_own(layout, resources, instance):
+    write_scan(layout.gallery / "al" / "1962.05.jpg", seed=1)
+    write_scan(layout.gallery / "al" / "1962.05.03.jpg", seed=2)
+    drain(instance, resources)
+    for stage in TOUCHUP_STAGES:
+        assert read_record(layout, stage, "al/1962.05") is not None
+
+    touch = layout.touchup_dir("colorized") / "al" / "1962.05.03.png"  # for 1962.05.03, not for 1962.05
+    touch.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (96, 72), (200, 30, 30)).save(touch)
+    requests = drain(instance, resources)
+    assert [r.partition_key for r in requests] == ["al/1962.05.03"]
+    assert read_record(layout, "colorized", "al/1962.05.03").metadata["touched_up"] is True
+    assert read_record(layout, "colorized", "al/1962.05").metadata["touched_up"] is False
