@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from restore_dagster.config import Layout
+from restore_dagster.filenames import fit_name
+from restore_dagster.files import atomic_copy
 from restore_dagster.gallery import IMAGE_SUFFIXES
 from restore_dagster.models.weights import sha256_file
 from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
@@ -44,12 +45,10 @@ def cmd_add(args, layout: Layout) -> int:
             continue
         target = album / path.name
         counter = 2
-        while target.exists():
-            target = album / f"{path.stem}-{counter}{path.suffix}"
+        while target.exists():  # fit_name: "<stem>-2.jpg" of a 255-byte name would be too long
+            target = album / fit_name(path.stem, f"-{counter}{path.suffix}")
             counter += 1
-        tmp = album / f".{target.name}.tmp"
-        shutil.copy2(path, tmp)
-        tmp.replace(target)
+        atomic_copy(path, target)
         existing[digest] = target.name
         added += 1
     print(f"added {added} scan(s) to album {args.album!r} ({duplicates} duplicate(s) skipped) in {album}")

@@ -7,6 +7,7 @@ system's 255-byte limit, whatever the original's name.
 from __future__ import annotations
 
 import os
+import re
 
 import dagster as dg
 import pytest
@@ -89,3 +90,89 @@ def test_touch_up_of_a_dotted_photo_is_its_own(layout, resources, instance):
     assert [r.partition_key for r in requests] == ["al/1962.05.03"]
     assert read_record(layout, "colorized", "al/1962.05.03").metadata["touched_up"] is True
     assert read_record(layout, "colorized", "al/1962.05").metadata["touched_up"] is False
+
+
+# --- names at the file system's 255-byte limit ----------------------------------------------------
+
+def _name_of(length: int, unit: str, suffix: str = ".jpg") -> str:
+    """A file name of exactly ``length`` bytes: repeated ``unit`` (maybe multi-byte), padded with ASCII."""
+    room = length - len(suffix.encode())
+    stem = unit * (room // len(unit.encode()))
+    return stem + "x" * (room - len(stem.encode())) + suffix
+
+
+def test_fit_name_keeps_short_names_and_shortens_long_ones_on_a_character_boundary():
+    from restore_dagster.filenames import fit_name
+
+    assert fit_name("Wedding", ".restored") == "Wedding.restored"
+    long_a, long_b = "妈" * 84 + "a", "妈" * 84 + "b"  # 253 bytes each, the same first 252
+    fitted_a, fitted_b = fit_name(long_a, ".restored", 250), fit_name(long_b, ".restored", 250)
+    assert fitted_a != fitted_b and fitted_a == fit_name(long_a, ".restored", 250)  # distinct, deterministic
+    for fitted in (fitted_a, fitted_b):
+        assert len(fitted.encode("utf-8")) <= 250 and fitted.endswith(".restored")
+        fitted.encode("utf-8").decode("utf-8")  # whole characters only
+    assert len(fit_name("x" * 300, "-2.jpg").encode()) == 255
+
+
+def test_atomic_writes_beside_a_255_byte_name_use_short_hidden_temp_names(tmp_path, monkeypatch):
+    import tempfile
+
+    from restore_dagster import files
+
+    made = []
+    real = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        fd, name = real(*args, **kwargs)
+        made.append(os.path.basename(name))
+        return fd, name
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", spy)
+    target = tmp_path / _name_of(NAME_MAX, "é")
+    files.atomic_write_bytes(target, b"data")
+    files.atomic_copy(target, tmp_path / _name_of(NAME_MAX, "a", ".png"))
+    assert target.read_bytes() == b"data"
+    assert len(made) == 2 and all(n.startswith(".") and n.endswith(".tmp") and len(n) < 64 for n in made)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, _name_of(NAME_MAX, "a", ".png")])
+
+
+@pytest.fixture
+def weights_env(monkeypatch, artistic_weights):
+    monkeypatch.setenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", str(artistic_weights))
+    monkeypatch.setenv("RESTORE_DEVICE", "cpu")
+
+
+def test_add_and_publish_photos_with_names_of_251_to_255_bytes(layout, weights_env, tmp_path, capsys):
+    from restore_dagster.cli import main
+    from restore_dagster.viewer.library import Library
+    from restore_dagster.viewer.webstate import WebState
+
+    scans = tmp_path / "scans"
+    names = [_name_of(251, "a"), _name_of(253, "é"), _name_of(255, "b"), _name_of(255, "妈"), _name_of(255, "妈", ".webp")]
+    for seed, name in enumerate(names):
+        assert len(name.encode()) in (251, 253, 255)
+        write_scan(scans / name, seed=seed, fmt="WEBP" if name.endswith(".webp") else "JPEG")
+
+    assert main(["add", str(scans), "--album", "Long"]) == 0
+    assert "added 5 scan(s)" in capsys.readouterr().out
+    # The same names again with other content: renamed "<stem>-2<suffix>", shortened to fit.
+    for seed, name in enumerate(names[2:4], start=10):
+        write_scan(scans / name, seed=seed)
+    assert main(["add", str(scans), "--album", "Long"]) == 0
+    assert "added 2 scan(s)" in capsys.readouterr().out
+    album = layout.gallery / "Long"
+    uploaded = sorted(p.name for p in album.iterdir() if p.is_file())
+    assert len(uploaded) == 7 and all(len(n.encode()) <= NAME_MAX for n in uploaded)
+    assert not [n for n in uploaded if n.startswith(".")]  # no temp file left behind
+
+    assert main(["run", "--quiet"]) == 0, capsys.readouterr()
+    gallery = FolderGallery(layout.gallery)
+    restorations = gallery.restorations("Long")
+    assert len(restorations) == 7  # one each, none shared
+    library = Library(layout.gallery, WebState(layout.state / "web.sqlite3"))
+    for name in uploaded:
+        location = gallery.published_location(f"Long/{name}")
+        assert location is not None and len(os.path.basename(location).encode()) <= NAME_MAX, name
+        assert str(library.restoration_path(library.photo("Long", name))) == location  # the web finds it too
+    assert main(["status"]) == 0
+    assert re.search(r"Long\s+7\s+0\s+0", capsys.readouterr().out)  # 7 restored, 0 pending, 0 failed
