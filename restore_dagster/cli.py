@@ -68,11 +68,16 @@ def cmd_status(args, layout: Layout) -> int:
     from restore_dagster.registry import RegistryStore
     from restore_dagster.settings import SettingsStore
 
-    table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state))
-    if table.empty:
+    registry = RegistryStore(layout.state).load()
+    table = build_catalogue(layout, registry, SettingsStore(layout.state))
+    unregistered = _unregistered_scans(layout, registry)
+    if table.empty and not unregistered:
         print(f"no photos yet: add scans to {layout.gallery}/<album>/ or run `restore-photos add DIR --album NAME`")
         return 0
-    print(album_summary(table).to_string(index=False))
+    if not table.empty:
+        print(album_summary(table).to_string(index=False))
+    if unregistered:
+        print(f"{unregistered} new scan(s), not yet registered: the sensor or `restore-photos run` will pick them up")
     failed = table[table["state"] == "failed"]
     explained = set()
     for row in failed.itertuples():
@@ -82,6 +87,23 @@ def cmd_status(args, layout: Layout) -> int:
             explained.add(row.reason)
             print("  " + details.replace("\n", "\n  "))
     return 0
+
+
+def _unregistered_scans(layout: Layout, registry) -> int:
+    """Scans in the folder gallery that no sensor tick or run has registered yet (added by `add`, by
+    hand or from the web). Counted here rather than registered at `add`: the sensor stays the registry's
+    only writer besides `run`, and scans that arrive any other way are counted too."""
+    import os
+
+    from restore_dagster.gallery import FolderGallery, GalleryUnavailable
+
+    if (os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower() != "folder":
+        return 0  # a Lychee server is not asked for its photos just to print a status
+    try:
+        uploads = FolderGallery(layout.gallery).list_uploads()
+    except GalleryUnavailable:
+        return 0
+    return sum(1 for upload in uploads if registry.key_for(upload.source) is None)
 
 
 def cmd_settings(args, layout: Layout) -> int:
@@ -94,6 +116,8 @@ def cmd_settings(args, layout: Layout) -> int:
         "colorize": args.colorize, "long_side": args.long_side,
     }
     if args.key == DEFAULTS_KEY:
+        if args.reset:
+            store.reset_defaults()
         try:
             settings = store.set_defaults(**changes)
         except ValueError as exc:
@@ -224,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--model", choices=MODELS)
     settings.add_argument("--colorize", choices=COLORIZE_MODES)
     settings.add_argument("--long-side", type=int)
-    settings.add_argument("--reset", action="store_true", help="back to the project defaults first")
+    settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     weights = sub.add_parser("weights", help="check or download the DeOldify weights")
     weights.add_argument("--kind", choices=MODELS)
