@@ -4,6 +4,7 @@ import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
@@ -57,12 +58,14 @@ def compress_photo(job: PhotoJob) -> StageOutput:
 
 
 def budget_check(done):
+    if not done:
+        return [not_applicable("within_budget", "no photo succeeded in this run", photos_checked=0)]
     bad = {k: f"{o.record['bytes']} bytes, SSIM {o.record['ssim']}" for k, o in done.items()
            if o.record["bytes"] > o.record["max_bytes"] or o.record["ssim"] < o.record["ssim_floor"]}
     return [dg.AssetCheckResult(
         check_name="within_budget",
         passed=not bad,
-        metadata={"photos_checked": len(done), "outside_budget": dg.MetadataValue.json(bad)},
+        metadata={"applicable": True, "photos_checked": len(done), "outside_budget": dg.MetadataValue.json(bad)},
         description="within the size cap and above the SSIM floor" if not bad else f"{len(bad)} photo(s) outside the budget",
     )]
 
