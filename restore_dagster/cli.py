@@ -3,8 +3,8 @@
     restore-photos add DIR --album NAME      copy scans into the gallery (originals are copied, not moved)
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
-    restore-photos status                    per album: restored, pending, failed with reasons
-    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
+    restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
+    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
@@ -58,7 +58,11 @@ def cmd_add(args, layout: Layout) -> int:
 def cmd_run(args, layout: Layout) -> int:
     from restore_dagster.runner import run_pipeline
 
-    result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
+    try:
+        result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
+    except ValueError as exc:  # an unknown --photo key: say so, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(result.summary())
     return 0 if not result.failed else 1
 
@@ -76,6 +80,8 @@ def cmd_status(args, layout: Layout) -> int:
         return 0
     if not table.empty:
         print(album_summary(table).to_string(index=False))
+    if args.photos and not table.empty:  # the keys `settings` and `run --photo` take
+        print(table[["key", "state", "album", "name"]].to_string(index=False))
     if unregistered:
         print(f"{unregistered} new scan(s), not yet registered: the sensor or `restore-photos run` will pick them up")
     failed = table[table["state"] == "failed"]
@@ -126,7 +132,7 @@ def cmd_settings(args, layout: Layout) -> int:
         _print_settings(settings)
         return 0
     if args.key not in RegistryStore(layout.state).load().photos:
-        print(f"error: no photo {args.key!r}; `restore-photos status` lists the photos", file=sys.stderr)
+        print(f"error: no photo {args.key!r}; `restore-photos status --photos` lists the photos", file=sys.stderr)
         return 2
     if args.reset:
         store.reset(args.key)
@@ -240,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     status = sub.add_parser("status", help="per album: restored, pending, failed with reasons")
+    status.add_argument("--photos", action="store_true", help="also list every photo: its key, state and file")
     status.set_defaults(func=cmd_status)
     settings = sub.add_parser("settings", help="show or change one photo's settings")
     settings.add_argument("key", help="a photo key, or 'defaults' for every photo without its own value")

@@ -48,7 +48,7 @@ def run_pipeline(layout: Layout, album: str | None = None, photo: str | None = N
     resources = resources or {"storage": storage, "gpu": GpuResource()}
     result = RunResult()
     if photo and photo not in storage.registry().load().photos:
-        raise ValueError(f"no photo {photo!r}; `restore-photos status` lists the photos")
+        raise ValueError(f"no photo {photo!r}; `restore-photos status --photos` lists the photos")
     bar = tqdm(total=0, unit="photo", disable=not progress, desc="restoring")
     for round_number in range(MAX_ROUNDS):
         only = _selection(album, photo)

@@ -44,3 +44,25 @@ def test_status_right_after_add_counts_the_new_scans(layout, tmp_path, capsys):
 def test_status_of_an_empty_gallery_says_how_to_add(layout, capsys):
     assert main(["status"]) == 0
     assert "no photos yet" in capsys.readouterr().out
+
+
+def test_status_photos_lists_the_keys_that_settings_and_run_take(layout, tmp_path, capsys):
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.resources import StorageResource
+    from restore_dagster.sync import plan_sync
+
+    write_scan(layout.gallery / "Grandma's album" / "Wedding.jpg", seed=1)
+    storage = StorageResource(home=str(layout.root))
+    plan = plan_sync(storage.gallery(), layout, RegistryStore(layout.state).load(), storage.settings())
+    RegistryStore(layout.state).save(plan.registry)  # registered, as a sensor tick would
+
+    assert main(["status", "--photos"]) == 0
+    out = capsys.readouterr().out
+    assert "grandma-s-album/wedding" in out and "Wedding.jpg" in out
+    assert main(["settings", "grandma-s-album/wedding", "--render-factor", "20"]) == 0
+
+
+def test_run_of_an_unknown_photo_says_so_without_a_traceback(layout, capsys):
+    assert main(["run", "--quiet", "--photo", "grandmas-album/wedding"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no photo 'grandmas-album/wedding'") and "status --photos" in err
