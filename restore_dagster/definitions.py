@@ -11,7 +11,7 @@ catalogue_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.assets(catalogue),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Refreshes state/catalogue.csv after photos were published (when no publishing run is going).",
+    description="Refreshes state/catalogue.csv after photos were processed (once no processing run is going).",
 )
 
 defs = dg.Definitions(

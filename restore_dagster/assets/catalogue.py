@@ -2,23 +2,26 @@
 import dagster as dg
 
 from restore_dagster.catalogue import CATALOGUE_FILE, album_summary, build_catalogue
+from restore_dagster.config import STAGES
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.resources import StorageResource
 
 
-# Refreshed by the automation sensor (definitions.py) once photos were published and no publishing
-# run is still going, so a backfill of many batches refreshes it once at the end, not per batch.
-# Not eager(): that waits for every dep partition to exist, and a failed photo never publishes.
-REFRESH_AFTER_PUBLISHING = (
+# It reads every stage's records, so it depends on every stage. Refreshed by the automation sensor
+# (definitions.py) once any stage of any photo was materialized and no such run is still going: a
+# backfill of many batches refreshes it once at the end, not per batch, and photos that stopped at
+# a failing stage (weights missing, say) show up as failed without waiting for a publish. Not
+# eager(): that waits for every dep partition to exist, and a failed photo never gets them all.
+REFRESH_AFTER_PROCESSING = (
     dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
-).with_label("photos were published")
+).with_label("photos were processed")
 
 
 @dg.asset(
-    deps=["published"],
-    automation_condition=REFRESH_AFTER_PUBLISHING,
+    deps=list(STAGES),
+    automation_condition=REFRESH_AFTER_PROCESSING,
     group_name="catalogue",
     kinds={"pandas", "csv"},
     description="Every photo in the registry with its state (restored, pending, failed + reason), sizes, "

@@ -17,7 +17,7 @@ def instance(layout):
         yield inst
 
 
-def test_catalogue_sensor_is_on_and_requests_the_catalogue_after_photos_are_published(layout, resources, instance):
+def test_catalogue_sensor_is_on_and_requests_the_catalogue_after_photos_were_processed(layout, resources, instance):
     from restore_dagster.definitions import defs
 
     sensor = defs.resolve_sensor_def("catalogue_sensor")
@@ -37,6 +37,18 @@ def test_catalogue_sensor_is_on_and_requests_the_catalogue_after_photos_are_publ
     dg.materialize([catalogue], instance=instance, resources={"storage": resources["storage"]})
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=after_publishing.cursor)
     assert settled.total_requested == 0  # handled: not requested again until more photos are published
+
+
+def test_catalogue_is_requested_when_photos_stop_at_a_failing_stage(layout, instance, monkeypatch):
+    from restore_dagster.definitions import defs
+    from restore_dagster.resources import GpuResource, StorageResource
+
+    monkeypatch.delenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", raising=False)
+    no_weights = {"storage": StorageResource(home=str(layout.root)), "gpu": GpuResource(device="cpu", download_weights=False)}
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    write_scan(layout.gallery / "al" / "x.jpg", seed=1)
+    drain(instance, no_weights)  # scanned and upscaled, then colorized fails: nothing is published
+    assert dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor).total_requested == 1
 
 
 def test_restore_photos_run_writes_the_catalogue(layout, resources, monkeypatch, artistic_weights):
