@@ -29,12 +29,16 @@ def compress_photo(job: PhotoJob) -> StageOutput:
     exif = exif_path.read_bytes() if exif_path.is_file() else b""
     image = imaging.decode_stage_file(colorized.file)
     note = restoration_note(job)
-    if job.touchup:
-        fmt = "WEBP" if job.touchup.suffix.lower() == ".webp" else "JPEG"
-        data, quality, score = job.touchup.read_bytes(), 0, imaging.ssim(image, imaging.decode_stage_file(job.touchup))
-    else:
+    touched = imaging.load_scan(job.touchup) if job.touchup else None
+    if touched is not None and touched.source_format in EXTENSIONS:
+        # A finished JPEG or WebP is published byte for byte; its format comes from its content, so
+        # the published file's extension always says what it holds.
+        fmt, data, quality = touched.source_format, job.touchup.read_bytes(), 0
+        score = imaging.ssim(image, touched.image)
+    else:  # the model's output, or a PNG/TIFF/BMP touch-up: encoded for the web like any other
         encoded = imaging.encode_smallest(
-            image, ssim_floor=job.settings.ssim_floor, max_bytes=job.settings.max_bytes, exif=exif, comment=note
+            touched.image if touched else image, ssim_floor=job.settings.ssim_floor, max_bytes=job.settings.max_bytes,
+            exif=exif, comment=note,
         )
         fmt, data, quality, score = encoded.format, encoded.data, encoded.quality, encoded.ssim
     out = job.output("compressed", EXTENSIONS[fmt])

@@ -176,3 +176,16 @@ def test_add_and_publish_photos_with_names_of_251_to_255_bytes(layout, weights_e
         assert str(library.restoration_path(library.photo("Long", name))) == location  # the web finds it too
     assert main(["status"]) == 0
     assert re.search(r"Long\s+7\s+0\s+0", capsys.readouterr().out)  # 7 restored, 0 pending, 0 failed
+
+
+def test_a_png_touch_up_of_compressed_is_published_under_an_extension_that_says_what_it_holds(layout, resources, instance):
+    write_scan(layout.gallery / "al" / "x.jpg", seed=1)
+    drain(instance, resources)
+    touch = layout.touchup_dir("compressed") / "al" / "x.png"
+    touch.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (96, 72), (200, 30, 30)).save(touch)
+    drain(instance, resources)
+    location = FolderGallery(layout.gallery).published_location("al/x.jpg")
+    with Image.open(location) as image:
+        assert {".jpg": "JPEG", ".webp": "WEBP"}[os.path.splitext(location)[1]] == image.format
+        assert image.convert("RGB").getpixel((5, 5))[0] > 180  # the touch-up, not the model's output
