@@ -189,3 +189,21 @@ def test_a_png_touch_up_of_compressed_is_published_under_an_extension_that_says_
     with Image.open(location) as image:
         assert {".jpg": "JPEG", ".webp": "WEBP"}[os.path.splitext(location)[1]] == image.format
         assert image.convert("RGB").getpixel((5, 5))[0] > 180  # the touch-up, not the model's output
+
+
+def test_a_replaced_original_without_exif_does_not_inherit_the_old_exif(layout, resources, instance):
+    path = layout.gallery / "al" / "1962.05.03.jpg"
+    write_scan(path, seed=1)
+    with Image.open(path) as image:
+        exif = Image.Exif()
+        exif[0x010E] = "the old scan's description"
+        image.save(path, "JPEG", exif=exif.tobytes())
+    drain(instance, resources)
+    assert read_record(layout, "compressed", "al/1962.05.03").metadata["exif_kept"] is True
+
+    write_scan(path, seed=2)
+    drain(instance, resources)
+    assert read_record(layout, "compressed", "al/1962.05.03").metadata["exif_kept"] is False
+    location = FolderGallery(layout.gallery).published_location("al/1962.05.03.jpg")
+    with Image.open(location) as published:
+        assert published.getexif().get(0x010E) != "the old scan's description"
