@@ -10,6 +10,10 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RESTORE_HOME ?= $(CURDIR)/restore_home
 export DAGSTER_HOME ?= $(RESTORE_HOME)/dagster_home
+# Dagster 1.13 recommends `dg dev`, but the dg CLI (dagster-dg-cli) lags dagster's releases, pins an
+# exact dagster version and brings the Dagster+ CLI with it; `dagster dev` starts the same webserver
+# and daemon. Its "use dg dev" notice is silenced, only that one (PYTHONWARNINGS matches its start).
+DAGSTER_DEV = PYTHONWARNINGS='ignore:Function `dev_command` is superseded:FutureWarning' $(BIN)/dagster dev
 
 .PHONY: install browser run test bench clean
 
@@ -23,19 +27,17 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Commands are not echoed (@): the framed block with the URLs, the generated password (shown once)
+# and how to stop is the last thing printed before Dagster's own logs.
 run: install
-	$(BIN)/restore-photos seed-demo
-	$(BIN)/restore-photos password --if-unset
-	$(BIN)/python -m restore_dagster.instance
-	@echo ""
-	@echo "  Dagster UI (assets, partitions, runs): http://$(HOST):$(PORT)"
-	@echo "  Family web gallery (phones welcome):   http://$(HOST):$(WEB_PORT)"
-	@echo "  storage root: $(RESTORE_HOME)   gallery: $(RESTORE_HOME)/gallery"
-	@echo ""
-	@# The gallery runs beside Dagster and stops with it (Ctrl-C ends both).
+	@$(BIN)/restore-photos seed-demo
+	@$(BIN)/python -m restore_dagster.instance >/dev/null
+	@password_note="$$($(BIN)/restore-photos password --if-unset)" || exit 1; \
+	$(BIN)/python -m restore_dagster.banner --ui http://$(HOST):$(PORT) --web http://$(HOST):$(WEB_PORT) \
+	  --home "$(RESTORE_HOME)" --password-note "$$password_note"; \
 	$(BIN)/restore-photos serve --host $(HOST) --port $(WEB_PORT) & web=$$!; \
 	trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+	$(DAGSTER_DEV) -w workspace.yaml -h $(HOST) -p $(PORT)
 
 # Installs Debian's chromium, and fonts for the screenshots' emoji and Chinese, when missing
 # (needs apt-get; uses sudo when not root).

@@ -11,6 +11,7 @@ from restore_dagster.lineage import fingerprints, read_failure, read_record, sca
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
+CATALOGUE_FILE = "catalogue.csv"  # in the state folder
 COLUMNS = ["key", "album", "name", "state", "reason", "stage_done", "source_bytes", "width", "height",
            "published_bytes", "format", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
 

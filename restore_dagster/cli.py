@@ -3,8 +3,8 @@
     restore-photos add DIR --album NAME      copy scans into the gallery (originals are copied, not moved)
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
-    restore-photos status                    per album: restored, pending, failed with reasons
-    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
+    restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
+    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from restore_dagster.config import Layout
+from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
 from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
 
@@ -68,8 +69,8 @@ def cmd_add(args, layout: Layout) -> int:
             continue
         target = album / entry.name
         counter = 2
-        while os.path.lexists(target):
-            target = album / f"{path.stem}-{counter}{path.suffix}"
+        while os.path.lexists(target):  # fit_name: "<stem>-2.jpg" of a 255-byte name would be too long
+            target = album / fit_name(path.stem, f"-{counter}{path.suffix}")
             counter += 1
         atomic_copy(path, target)  # the bytes, never a link: a linked target is copied as a file
         existing[digest] = target.name
@@ -92,7 +93,11 @@ def _linked_file_problem(entry: os.DirEntry) -> str | None:
 def cmd_run(args, layout: Layout) -> int:
     from restore_dagster.runner import run_pipeline
 
-    result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
+    try:
+        result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
+    except ValueError as exc:  # an unknown --photo key: say so, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(result.summary())
     return 0 if not result.failed else 1
 
@@ -102,12 +107,19 @@ def cmd_status(args, layout: Layout) -> int:
     from restore_dagster.registry import RegistryStore
     from restore_dagster.settings import SettingsStore
 
-    table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state))
+    registry = RegistryStore(layout.state).load()
+    table = build_catalogue(layout, registry, SettingsStore(layout.state))
+    unregistered = _unregistered_scans(layout, registry)
     _print_skipped(layout)
-    if table.empty:
+    if table.empty and not unregistered:
         print(f"no photos yet: add scans to {layout.gallery}/<album>/ or run `restore-photos add DIR --album NAME`")
         return 0
-    print(album_summary(table).to_string(index=False))
+    if not table.empty:
+        print(album_summary(table).to_string(index=False))
+    if args.photos and not table.empty:  # the keys `settings` and `run --photo` take
+        print(table[["key", "state", "album", "name"]].to_string(index=False))
+    if unregistered:
+        print(f"{unregistered} new scan(s), not yet registered: the sensor or `restore-photos run` will pick them up")
     failed = table[table["state"] == "failed"]
     explained = set()
     for row in failed.itertuples():
@@ -133,6 +145,21 @@ def _print_skipped(layout: Layout) -> None:
         print(f"skipped {entry.where}: not a supported scan: {entry.reason}")
 
 
+def _unregistered_scans(layout: Layout, registry) -> int:
+    """Scans in the folder gallery that no sensor tick or run has registered yet (added by `add`, by
+    hand or from the web). Counted here rather than registered at `add`: the sensor stays the registry's
+    only writer besides `run`, and scans that arrive any other way are counted too."""
+    from restore_dagster.gallery import FolderGallery, GalleryUnavailable
+
+    if (os.environ.get("RESTORE_GALLERY_KIND") or "folder").strip().lower() != "folder":
+        return 0  # a Lychee server is not asked for its photos just to print a status
+    try:
+        uploads = FolderGallery(layout.gallery).list_uploads()
+    except GalleryUnavailable:
+        return 0
+    return sum(1 for upload in uploads if registry.key_for(upload.source) is None)
+
+
 def cmd_settings(args, layout: Layout) -> int:
     from restore_dagster.registry import RegistryStore
     from restore_dagster.settings import SettingsStore
@@ -143,6 +170,8 @@ def cmd_settings(args, layout: Layout) -> int:
         "colorize": args.colorize, "long_side": args.long_side,
     }
     if args.key == DEFAULTS_KEY:
+        if args.reset:
+            store.reset_defaults()
         try:
             settings = store.set_defaults(**changes)
         except ValueError as exc:
@@ -151,7 +180,7 @@ def cmd_settings(args, layout: Layout) -> int:
         _print_settings(settings)
         return 0
     if args.key not in RegistryStore(layout.state).load().photos:
-        print(f"error: no photo {args.key!r}; `restore-photos status` lists the photos", file=sys.stderr)
+        print(f"error: no photo {args.key!r}; `restore-photos status --photos` lists the photos", file=sys.stderr)
         return 2
     if args.reset:
         store.reset(args.key)
@@ -282,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     status = sub.add_parser("status", help="per album: restored, pending, failed with reasons")
+    status.add_argument("--photos", action="store_true", help="also list every photo: its key, state and file")
     status.set_defaults(func=cmd_status)
     settings = sub.add_parser("settings", help="show or change one photo's settings")
     settings.add_argument("key", help="a photo key, or 'defaults' for every photo without its own value")
@@ -290,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--model", choices=MODELS)
     settings.add_argument("--colorize", choices=COLORIZE_MODES)
     settings.add_argument("--long-side", type=int)
-    settings.add_argument("--reset", action="store_true", help="back to the project defaults first")
+    settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     weights = sub.add_parser("weights", help="check or download the DeOldify weights")
     weights.add_argument("--kind", choices=MODELS)

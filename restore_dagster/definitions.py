@@ -1,13 +1,22 @@
-"""The one Definitions object: assets, checks, resources, the gallery sensor."""
+"""The one Definitions object: assets, checks, resources, the gallery and catalogue sensors."""
 import dagster as dg
 
 from restore_dagster.assets import STAGE_ASSETS, catalogue, raw_photo
 from restore_dagster.resources import GpuResource, StorageResource
 from restore_dagster.sensors import gallery_sensor
 
+# Dagster's own automation sensor starts stopped; this one is on, and looks at the catalogue only.
+catalogue_sensor = dg.AutomationConditionSensorDefinition(
+    "catalogue_sensor",
+    target=dg.AssetSelection.assets(catalogue),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Refreshes state/catalogue.csv after photos were processed (once no processing run is going).",
+)
+
 defs = dg.Definitions(
     assets=[raw_photo, *STAGE_ASSETS, catalogue],
-    sensors=[gallery_sensor],
+    sensors=[gallery_sensor, catalogue_sensor],
     resources={"storage": StorageResource(), "gpu": GpuResource()},
     # In-process: one GpuResource per run, so a batch's stages share the loaded models.
     executor=dg.in_process_executor,

@@ -20,7 +20,9 @@ def _umask() -> int:
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A short random name, not ``.<name>.tmp``: the target's name may already be 255 bytes long, the
+    # file system's limit. Hidden and ending in .tmp, so no gallery listing ever takes it for a scan.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     # mkstemp makes 0600 files; outputs (published photos above all) should read like any other file.
     os.fchmod(fd, 0o666 & ~_umask())
     return fd, tmp

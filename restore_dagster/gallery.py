@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from restore_dagster.config import PUBLISHED_DIRNAME
+from restore_dagster.filenames import NAME_MAX, fit_name
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging.decode import IMAGE_SUFFIXES  # the formats load_scan decodes
 from restore_dagster.safepaths import LINK_REASON, UnsafePath, is_real_dir, lstat_inside, open_inside
@@ -145,8 +146,12 @@ class FolderGallery(Gallery):
 
     @staticmethod
     def restoration_name(upload_name: str) -> str:
-        """``<stem>.restored``: the name (without extension) of an upload's restoration."""
-        return upload_name.rsplit(".", 1)[0] + ".restored"
+        """``<stem>.restored``: the name (without extension) of an upload's restoration.
+
+        Room is kept for the longest image extension (``.webp``, ``.tiff``), so an original whose name
+        is already near the 255-byte limit gets ``<shortened stem>~<hash>.restored``, the same every time.
+        """
+        return fit_name(upload_name.rsplit(".", 1)[0], ".restored", NAME_MAX - _LONGEST_SUFFIX)
 
     def restorations(self, album: str) -> dict[str, Path]:
         """``{restoration name: path}`` for an album's published restorations, in one listing.
@@ -193,6 +198,8 @@ class FolderGallery(Gallery):
         found = self.restorations(album).get(self.restoration_name(name))
         return str(found) if found else None
 
+
+_LONGEST_SUFFIX = max(len(suffix) for suffix in IMAGE_SUFFIXES)
 
 # Image types people scan or export to that the pipeline does not decode, with what to do instead.
 UNSUPPORTED_TYPES = {

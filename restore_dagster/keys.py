@@ -1,7 +1,8 @@
 """Partition keys for photos: ``<album>/<photo>``, each part a short lower-case ASCII slug.
 
 Keys must survive the Dagster UI's partition picker (no commas, spaces, brackets or ``...``) and
-select a whole album with ``<album>/*``. They are assigned once, when a photo is first seen, and kept
+let a whole album be selected by typing its prefix ``<album>/`` and "Select all" (the 1.13 picker's
+``<album>/*`` wildcard finds nothing). They are assigned once, when a photo is first seen, and kept
 in the registry for the life of the photo, so the rule here only has to be deterministic and
 collision-free at assignment time.
 """

@@ -131,8 +131,18 @@ def output_base(layout: Layout, stage: str, key: str) -> Path:
     return layout.stage_dir(stage) / album / photo
 
 
+def stage_file(layout: Layout, stage: str, key: str, extension: str) -> Path:
+    """``stages/<stage>/<album>/<photo>.<extension>``: the extension is appended, never substituted.
+
+    Photo slugs keep dots (``1962.05.03``), so ``Path.with_suffix`` would cut the name at its last
+    dot and give ``1962.05.03`` and ``1962.05.04`` the same files.
+    """
+    base = output_base(layout, stage, key)
+    return base.with_name(f"{base.name}.{extension.lstrip('.')}")
+
+
 def record_path(layout: Layout, stage: str, key: str) -> Path:
-    return output_base(layout, stage, key).with_suffix(".json")
+    return stage_file(layout, stage, key, "json")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,14 @@
 """The photos partitions: one dynamic partition per photo, keyed ``<album>/<photo>`` (see keys.py)."""
+import warnings
+
 import dagster as dg
+
+# ``backfill_policy=`` on ``@asset`` is Beta in Dagster 1.13 and used here on purpose (a backfill of an
+# album runs in batches of PHOTOS_PER_RUN). Its warning would otherwise be printed on every import of
+# the project (every CLI command, every code-server start): silence exactly that one, nothing else.
+warnings.filterwarnings(
+    "ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta", category=dg.BetaWarning
+)
 
 photos = dg.DynamicPartitionsDefinition(name="photos")
 

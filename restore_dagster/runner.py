@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+from restore_dagster.catalogue import CATALOGUE_FILE
 from restore_dagster.config import Layout
 from restore_dagster.keys import slugify
 from restore_dagster.partitions import photos
@@ -24,10 +25,12 @@ class RunResult:
     done: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)
     gallery_note: str = ""
+    catalogue_note: str = ""  # why state/catalogue.csv was not refreshed, if it was not
 
     def summary(self) -> str:
         lines = [f"{self.runs} run(s); {len(self.done)} photo(s) processed, {len(self.failed)} failed"]
         lines += [f"  failed {key}: {reason}" for key, reason in sorted(self.failed.items())]
+        lines += [self.catalogue_note] if self.catalogue_note else []
         return "\n".join(lines)
 
 
@@ -45,7 +48,7 @@ def run_pipeline(layout: Layout, album: str | None = None, photo: str | None = N
     resources = resources or {"storage": storage, "gpu": GpuResource()}
     result = RunResult()
     if photo and photo not in storage.registry().load().photos:
-        raise ValueError(f"no photo {photo!r}; `restore-photos status` lists the photos")
+        raise ValueError(f"no photo {photo!r}; `restore-photos status --photos` lists the photos")
     bar = tqdm(total=0, unit="photo", disable=not progress, desc="restoring")
     for round_number in range(MAX_ROUNDS):
         only = _selection(album, photo)
@@ -81,7 +84,24 @@ def run_pipeline(layout: Layout, album: str | None = None, photo: str | None = N
     final, _ = plan_for_instance(instance, storage, only=_selection(album, photo))
     result.failed = dict(final.failed)
     result.done -= set(result.failed)
+    if result.runs or not (layout.state / CATALOGUE_FILE).exists():
+        result.catalogue_note = _refresh_catalogue(instance, resources)
     return result
+
+
+def _refresh_catalogue(instance, resources: dict) -> str:
+    """Materialize ``catalogue`` once at the end (no daemon here to run the catalogue sensor)."""
+    import dagster as dg
+
+    from restore_dagster.assets import catalogue
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcome = dg.materialize([catalogue], instance=instance, resources={"storage": resources["storage"]},
+                                 tags={"restore/via": "cli"}, raise_on_error=False)
+    if not outcome.success:
+        return f"catalogue not refreshed: see run {outcome.run_id} in the Dagster UI"
+    return ""
 
 
 def _selection(album: str | None, photo: str | None):

@@ -82,6 +82,12 @@ class SettingsStore:
         atomic_write_json(self.defaults_path, stored)
         return self.defaults
 
+    def reset_defaults(self) -> PhotoSettings:
+        """Back to the built-in project defaults (photos' own values stay)."""
+        self.defaults_path.unlink(missing_ok=True)
+        self.defaults = PhotoSettings()
+        return self.defaults
+
     def _load(self) -> dict[str, dict[str, Any]]:
         return read_json(self.path, {}) or {}
 

@@ -21,8 +21,8 @@ from restore_dagster.config import TOUCHUP_STAGES, Layout
 from restore_dagster.lineage import (
     clear_failure,
     fingerprints,
-    output_base,
     read_record,
+    stage_file,
     record_failure,
     touchup_path,
     touchup_signatures,
@@ -63,7 +63,7 @@ class PhotoJob:
     log: Any = None
 
     def output(self, stage: str, extension: str) -> Path:
-        return output_base(self.layout, stage, self.key).with_suffix("." + extension)
+        return stage_file(self.layout, stage, self.key, extension)
 
     def upstream(self, stage: str):
         record = read_record(self.layout, stage, self.key)

@@ -1,13 +1,27 @@
 """catalogue: one table of every photo with its state, sizes, settings and timings."""
 import dagster as dg
 
-from restore_dagster.catalogue import album_summary, build_catalogue
+from restore_dagster.catalogue import CATALOGUE_FILE, album_summary, build_catalogue
+from restore_dagster.config import STAGES
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.resources import StorageResource
 
 
+# It reads every stage's records, so it depends on every stage. Refreshed by the automation sensor
+# (definitions.py) once any stage of any photo was materialized and no such run is still going: a
+# backfill of many batches refreshes it once at the end, not per batch, and photos that stopped at
+# a failing stage (weights missing, say) show up as failed without waiting for a publish. Not
+# eager(): that waits for every dep partition to exist, and a failed photo never gets them all.
+REFRESH_AFTER_PROCESSING = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("photos were processed")
+
+
 @dg.asset(
-    deps=["published"],
+    deps=list(STAGES),
+    automation_condition=REFRESH_AFTER_PROCESSING,
     group_name="catalogue",
     kinds={"pandas", "csv"},
     description="Every photo in the registry with its state (restored, pending, failed + reason), sizes, "
@@ -16,7 +30,7 @@ from restore_dagster.resources import StorageResource
 def catalogue(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
     layout = storage.layout
     table = build_catalogue(layout, storage.registry().load(), storage.settings())
-    path = layout.state / "catalogue.csv"
+    path = layout.state / CATALOGUE_FILE
     atomic_write_bytes(path, table.to_csv(index=False).encode("utf-8"))
     summary = album_summary(table)
     return dg.MaterializeResult(metadata={

@@ -3,6 +3,7 @@ import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -53,12 +54,17 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
 
 def colourfulness_check(done):
     checked = {k: o.record["colourfulness"] for k, o in done.items() if o.record["colorized"]}
+    if not checked:
+        reason = (f"no photo was colourised in this run ({len(done)} passed through: colour photos, colorize "
+                  "off or touch-ups)" if done else "no photo succeeded in this run")
+        return [not_applicable("colourful_enough", reason, floor=COLOURFULNESS_FLOOR, photos_checked=0)]
     washed = {k: v for k, v in checked.items() if v < COLOURFULNESS_FLOOR}
     return [dg.AssetCheckResult(
         check_name="colourful_enough",
         passed=not washed,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"floor": COLOURFULNESS_FLOOR, "colourfulness": dg.MetadataValue.json(checked)},
+        metadata={"applicable": True, "floor": COLOURFULNESS_FLOOR, "photos_checked": len(checked),
+                  "colourfulness": dg.MetadataValue.json(checked)},
         description=("colourised photos are above the colourfulness floor" if not washed else
                      f"washed out: {', '.join(washed)} — try a lower render_factor (restore-photos settings KEY --render-factor 20)"),
     )]

@@ -1,10 +1,10 @@
 """compressed: the smallest JPEG or WebP that keeps the quality floor against `colorized`, under the cap."""
-from pathlib import Path
 
 import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
@@ -25,16 +25,20 @@ def restoration_note(job: PhotoJob) -> str:
 
 def compress_photo(job: PhotoJob) -> StageOutput:
     colorized = job.upstream("colorized")
-    exif_path = Path(job.upstream("scanned").file).with_suffix(".exif")
+    exif_path = job.output("scanned", "exif")
     exif = exif_path.read_bytes() if exif_path.is_file() else b""
     image = imaging.decode_stage_file(colorized.file)
     note = restoration_note(job)
-    if job.touchup:
-        fmt = "WEBP" if job.touchup.suffix.lower() == ".webp" else "JPEG"
-        data, quality, score = job.touchup.read_bytes(), 0, imaging.ssim(image, imaging.decode_stage_file(job.touchup))
-    else:
+    touched = imaging.load_scan(job.touchup) if job.touchup else None
+    if touched is not None and touched.source_format in EXTENSIONS:
+        # A finished JPEG or WebP is published byte for byte; its format comes from its content, so
+        # the published file's extension always says what it holds.
+        fmt, data, quality = touched.source_format, job.touchup.read_bytes(), 0
+        score = imaging.ssim(image, touched.image)
+    else:  # the model's output, or a PNG/TIFF/BMP touch-up: encoded for the web like any other
         encoded = imaging.encode_smallest(
-            image, ssim_floor=job.settings.ssim_floor, max_bytes=job.settings.max_bytes, exif=exif, comment=note
+            touched.image if touched else image, ssim_floor=job.settings.ssim_floor, max_bytes=job.settings.max_bytes,
+            exif=exif, comment=note,
         )
         fmt, data, quality, score = encoded.format, encoded.data, encoded.quality, encoded.ssim
     out = job.output("compressed", EXTENSIONS[fmt])
@@ -58,12 +62,14 @@ def compress_photo(job: PhotoJob) -> StageOutput:
 
 
 def budget_check(done):
+    if not done:
+        return [not_applicable("within_budget", "no photo succeeded in this run", photos_checked=0)]
     bad = {k: f"{o.record['bytes']} bytes, SSIM {o.record['ssim']}" for k, o in done.items()
            if o.record["bytes"] > o.record["max_bytes"] or o.record["ssim"] < o.record["ssim_floor"]}
     return [dg.AssetCheckResult(
         check_name="within_budget",
         passed=not bad,
-        metadata={"photos_checked": len(done), "outside_budget": dg.MetadataValue.json(bad)},
+        metadata={"applicable": True, "photos_checked": len(done), "outside_budget": dg.MetadataValue.json(bad)},
         description="within the size cap and above the SSIM floor" if not bad else f"{len(bad)} photo(s) outside the budget",
     )]
 

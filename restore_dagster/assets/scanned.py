@@ -16,7 +16,9 @@ def scan_photo(job: PhotoJob) -> StageOutput:
     out = job.output("scanned", "png")
     atomic_write_bytes(out, imaging.encode_png(image))
     if scan.exif:
-        atomic_write_bytes(out.with_suffix(".exif"), scan.exif)
+        atomic_write_bytes(job.output("scanned", "exif"), scan.exif)
+    else:  # a replaced original without EXIF must not inherit the old one's
+        job.output("scanned", "exif").unlink(missing_ok=True)
     record = {
         "width": image.width,
         "height": image.height,

@@ -3,6 +3,7 @@ import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -40,12 +41,17 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
 
 
 def target_size_check(done):
-    misses = {k: f"{o.record['width']}x{o.record['height']}" for k, o in done.items()
-              if max(o.record["width"], o.record["height"]) != o.record["target_long_side"] and o.record["model"] != "touch-up"}
+    checked = {k: o for k, o in done.items() if o.record["model"] != "touch-up"}  # a touch-up keeps its own size
+    if not checked:
+        return [not_applicable("reached_target_size", f"no photo was upscaled by the model in this run "
+                               f"({len(done)} succeeded, all touch-ups)" if done else "no photo succeeded in this run",
+                               photos_checked=0)]
+    misses = {k: f"{o.record['width']}x{o.record['height']}" for k, o in checked.items()
+              if max(o.record["width"], o.record["height"]) != o.record["target_long_side"]}
     return [dg.AssetCheckResult(
         check_name="reached_target_size",
         passed=not misses,
-        metadata={"photos_checked": len(done), "missed": dg.MetadataValue.json(misses)},
+        metadata={"applicable": True, "photos_checked": len(checked), "missed": dg.MetadataValue.json(misses)},
         description="long side equals the configured target" if not misses else f"{len(misses)} photo(s) off target",
     )]
 
