@@ -43,8 +43,13 @@ def _lecun_normal(shape: list[int], name: str) -> torch.Tensor:
 def _spectral_vectors(weight_shape: tuple[int, ...], layer_prefix: str) -> tuple[torch.Tensor, torch.Tensor]:
     """u, v after 10 power iterations on the layer's stand-in ``weight_orig``, from a seeded v."""
     matrix = _lecun_normal(list(weight_shape), layer_prefix + "weight_orig")
-    matrix = matrix.reshape(matrix.shape[0], -1)
-    v = torch.randn(matrix.shape[1], generator=_rng(layer_prefix + "#v"))
+    return power_iteration(matrix, layer_prefix)
+
+
+def power_iteration(weight: torch.Tensor, layer_prefix: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rule's ten power-iteration steps on ``weight`` from the seeded start vector, in its dtype."""
+    matrix = weight.reshape(weight.shape[0], -1)
+    v = torch.randn(matrix.shape[1], generator=_rng(layer_prefix + "#v")).to(matrix.dtype)
     v = v / v.norm()
     for _ in range(10):
         u = matrix @ v

@@ -20,7 +20,7 @@ from PIL import Image
 from restore_dagster.models.deoldify import CheckpointError, build_generator, colorize, load_generator
 from restore_dagster.models.deoldify_layers import InferenceConv2d, as_inference_conv, blur_top_left
 
-from .standin_weights import load_manifest, standin_state_dict, tensor_digest
+from .standin_weights import load_manifest, power_iteration, standin_state_dict, tensor_digest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "deoldify"
 KINDS = ("artistic", "stable")
@@ -121,23 +121,9 @@ def test_standin_spectral_vectors_are_the_rules_power_iteration(kind, standin):
     layers = [key[: -len("weight_u")] for key in state if key.endswith("weight_u") and _is_spectral_vector(key, state)]
     assert layers
     for prefix in layers:
-        matrix = state[prefix + "weight_orig"].double().reshape(state[prefix + "weight_orig"].shape[0], -1)
-        v = torch.randn(matrix.shape[1], generator=_seeded(prefix + "#v")).double()
-        v = v / v.norm()
-        for _ in range(10):
-            u = matrix @ v
-            u = u / u.norm()
-            v = matrix.t() @ u
-            v = v / v.norm()
+        u, v = power_iteration(state[prefix + "weight_orig"].double(), prefix)
         assert torch.allclose(state[prefix + "weight_u"].double(), u, atol=1e-5, rtol=0), prefix
         assert torch.allclose(state[prefix + "weight_v"].double(), v, atol=1e-5, rtol=0), prefix
-
-
-def _seeded(name: str) -> torch.Generator:
-    import hashlib
-
-    digest = hashlib.sha256(name.encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
 
 
 # --- loading ----------------------------------------------------------------------------------
