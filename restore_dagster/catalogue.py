@@ -8,16 +8,23 @@ import pandas as pd
 
 from restore_dagster.config import STAGES, Layout
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
+from restore_dagster.optional_steps import pending_label, pending_steps
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
 CATALOGUE_FILE = "catalogue.csv"  # in the state folder
-COLUMNS = ["key", "album", "name", "state", "reason", "stage_done", "source_bytes", "width", "height",
+# state: restored, pending (not processed yet), failed, or "<step> pending" (e.g. "colour pending"):
+# published without an optional step whose model is missing; pending_steps names those steps.
+COLUMNS = ["key", "album", "name", "state", "reason", "pending_steps", "stage_done", "source_bytes", "width", "height",
            "published_bytes", "format", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
 
 
 def photo_state(layout: Layout, key: str, desired: dict[str, str], records: dict) -> tuple[str, str, str]:
-    """(state, reason, last stage whose output is current) for one photo, given its stage records."""
+    """(state, reason, last stage whose output is current) for one photo, given its stage records.
+
+    A reason's first line is its headline; the lines after it (where to put missing weights, say) are
+    the detail, the same for every photo it concerns.
+    """
     current = ""
     for stage in STAGES:
         record = records[stage]
@@ -25,6 +32,10 @@ def photo_state(layout: Layout, key: str, desired: dict[str, str], records: dict
             break
         current = stage
     if current == "published":
+        steps = pending_steps(records.values())
+        if steps:
+            headline = "; ".join(step.headline for step in steps)
+            return pending_label(steps), "\n".join([headline, *(step.detail for step in steps if step.detail)]), current
         return "restored", "", current
     failure = read_failure(layout, key)
     if failure and desired.get(failure.get("stage")) == failure.get("fingerprint"):
@@ -43,12 +54,14 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
         records = {stage: read_record(layout, stage, key) for stage in STAGES}
         state, reason, stage_done = photo_state(layout, key, desired, records)
         meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}
+        steps = pending_steps(records.values()) if stage_done == "published" else []
         rows.append({
             "key": key,
             "album": entry.album,
             "name": entry.name,
             "state": state,
             "reason": reason,
+            "pending_steps": ", ".join(step.step for step in steps),
             "stage_done": stage_done,
             "source_bytes": int(entry.signature.split(":")[0]),
             "width": meta["upscaled"].get("width"),
@@ -66,10 +79,13 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
 
 
 def album_summary(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """Per album: restored, then a column per "<step> pending" state present (published without that
+    step), then pending (not processed yet) and failed."""
     if catalogue.empty:
         return pd.DataFrame(columns=["album", "restored", "pending", "failed"])
     counts = catalogue.pivot_table(index="album", columns="state", values="key", aggfunc="count", fill_value=0)
     for state in ("restored", "pending", "failed"):
         if state not in counts:
             counts[state] = 0
-    return counts[["restored", "pending", "failed"]].reset_index()
+    partial = sorted(set(catalogue.loc[catalogue["pending_steps"] != "", "state"]))
+    return counts[["restored", *partial, "pending", "failed"]].reset_index()

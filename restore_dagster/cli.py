@@ -128,6 +128,15 @@ def cmd_status(args, layout: Layout) -> int:
         if details and row.reason not in explained:  # a long explanation (e.g. where weights go) once
             explained.add(row.reason)
             print("  " + details.replace("\n", "\n  "))
+    # Published without an optional step (e.g. colour, weights missing): one line per cause, its fix once.
+    for reason, rows in table[table["pending_steps"] != ""].groupby("reason", sort=False):
+        headline, _, details = reason.partition("\n")
+        keys = list(rows["key"])
+        shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+        print(f"{headline}: {len(keys)} photo(s) published without {' and '.join(rows['pending_steps'].iloc[0].split(', '))} "
+              f"for now, finished automatically once fixed: {shown}")
+        if details:
+            print("  " + details.replace("\n", "\n  "))
     return 0
 
 

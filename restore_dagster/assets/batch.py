@@ -29,6 +29,7 @@ from restore_dagster.lineage import (
     weights_signatures,
     write_record,
 )
+from restore_dagster.optional_steps import OptionalStep, pending_label
 from restore_dagster.registry import PhotoEntry
 from restore_dagster.resources import GpuResource, StorageResource
 from restore_dagster.settings import PhotoSettings
@@ -164,3 +165,13 @@ def _dagster_metadata(out: StageOutput) -> dict[str, Any]:
 
 def preview_markdown(title: str, data_uri: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"**{title}**\n\n![{title}]({data_uri})")
+
+
+def pending_metadata(steps: list[OptionalStep]) -> dict[str, dg.MetadataValue]:
+    """Dagster metadata for optional steps a photo went without: a one-line label and the full detail."""
+    return {
+        "pending": dg.MetadataValue.text(pending_label(steps)),
+        "pending_steps": dg.MetadataValue.json([step.to_json() for step in steps]),
+        "pending_detail": dg.MetadataValue.md("\n\n".join(
+            f"**{step.headline}** ({step.model}, {step.weights})\n\n```\n{step.detail}\n```" for step in steps)),
+    }

@@ -24,7 +24,8 @@ REFRESH_AFTER_PROCESSING = (
     automation_condition=REFRESH_AFTER_PROCESSING,
     group_name="catalogue",
     kinds={"pandas", "csv"},
-    description="Every photo in the registry with its state (restored, pending, failed + reason), sizes, "
+    description="Every photo in the registry with its state (restored, pending, failed + reason, or published "
+    "without an optional step such as 'colour pending'), sizes, "
     "settings and timings, written to state/catalogue.csv.",
 )
 def catalogue(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
@@ -37,6 +38,7 @@ def catalogue(context: dg.AssetExecutionContext, storage: StorageResource) -> dg
         "photos": len(table),
         "restored": int((table["state"] == "restored").sum()),
         "failed": int((table["state"] == "failed").sum()),
+        "published_with_steps_pending": int((table["pending_steps"] != "").sum()),
         "path": dg.MetadataValue.path(str(path)),
         "albums": dg.MetadataValue.md(summary.to_markdown(index=False) if not summary.empty else "(none)"),
         "dagster/row_count": len(table),

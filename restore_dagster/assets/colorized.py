@@ -2,9 +2,10 @@
 import dagster as dg
 
 from restore_dagster import imaging
-from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_copy, atomic_write_bytes
+from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
 
@@ -17,6 +18,23 @@ def should_colorize(mode: str, is_grey: bool) -> bool:
     return mode == "on" or (mode == "auto" and is_grey)
 
 
+def load_colorizer(job: PhotoJob) -> tuple[object | None, OptionalStep | None]:
+    """The DeOldify generator for the photo's model, or (None, pending step) when its weights are missing.
+
+    Only weights that are simply not there (and cannot be downloaded) make colour optional; a wrong or
+    corrupt file, or an unreadable explicit path, still fails the photo with its error.
+    """
+    from restore_dagster.models.weights import DEOLDIFY_WEIGHTS, WeightsError
+
+    model = job.settings.model
+    try:
+        return job.gpu.colorizer(model), None
+    except WeightsError as exc:
+        if not exc.missing:
+            raise
+        return None, weights_missing("colour", f"DeOldify {model}", DEOLDIFY_WEIGHTS[model].name, str(exc))
+
+
 def colorize_photo(job: PhotoJob) -> StageOutput:
     from restore_dagster.models import deoldify
 
@@ -25,17 +43,24 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
     settings = job.settings
     out = job.output("colorized", "png")
     before = imaging.decode_stage_file(upscaled.file)
+    generator, pending = None, None
+    if not job.touchup and should_colorize(settings.colorize, is_grey):
+        generator, pending = load_colorizer(job)
     if job.touchup:
         image, applied, model = imaging.decode_stage_file(job.touchup), False, "touch-up"
         atomic_write_bytes(out, imaging.encode_png(image))
-    elif should_colorize(settings.colorize, is_grey):
-        generator = job.gpu.colorizer(settings.model)
+    elif generator is not None:
         image = deoldify.colorize(before, generator, render_factor=settings.render_factor)
         applied, model = True, f"DeOldify {settings.model}"
         atomic_write_bytes(out, imaging.encode_png(image))
     else:
-        image, applied, model = before, False, "none (colour photo passed through)"
+        # A colour photo, or a black-and-white one whose colour waits for its weights: published
+        # as it is, and redone from here when the weights appear (they are in this stage's fingerprint).
+        image, applied, model = before, False, f"none ({pending.headline if pending else 'colour photo passed through'})"
         atomic_copy(upscaled.file, out)
+        if pending is not None and job.log is not None:
+            job.log.warning(f"colorized {job.key}: {pending.headline} ({pending.weights}); published without "
+                            "colour, coloured automatically once the weights are in place")
     record = {
         "width": image.width,
         "height": image.height,
@@ -48,8 +73,12 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         "colourfulness": round(float(imaging.colourfulness(image)), 2),
         "device": job.gpu.torch_device if applied else "",
     }
+    metadata = {}
+    if pending is not None:
+        record[RECORD_FIELD] = [pending.to_json()]
+        metadata = pending_metadata([pending])
     preview = imaging.before_after_preview(before, image)
-    return StageOutput(out, record, {"before_after": preview_markdown("before | after", preview)})
+    return StageOutput(out, record, {"before_after": preview_markdown("before | after", preview), **metadata})
 
 
 def colourfulness_check(done):

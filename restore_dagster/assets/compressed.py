@@ -6,6 +6,7 @@ from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_write_bytes
+from restore_dagster.optional_steps import pending_steps
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
@@ -18,6 +19,9 @@ def restoration_note(job: PhotoJob) -> str:
     parts = [f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px"]
     if colorized.get("colorized"):
         parts.append(f"{colorized.get('model')} render_factor {colorized.get('render_factor')} (AI-colourised)")
+    # A step skipped for want of its model is said so, never claimed: "no colour yet (colour pending: ...)".
+    for step in pending_steps(job.upstream(s) for s in ("scanned", "upscaled", "colorized")):
+        parts.append(f"no {step.step} yet ({step.headline})")
     if any(job.upstream(s).metadata.get("touched_up") for s in ("scanned", "upscaled", "colorized")):
         parts.append("with manual touch-ups")
     return "Restored by restore_dagster: " + ", ".join(parts)

@@ -4,7 +4,9 @@ from pathlib import Path
 import dagster as dg
 
 from restore_dagster import imaging
-from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
+from restore_dagster.assets.batch import PhotoJob, StageOutput, pending_metadata, preview_markdown, run_stage
+from restore_dagster.config import STAGES
+from restore_dagster.optional_steps import RECORD_FIELD, pending_steps
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
@@ -24,9 +26,15 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         "source": job.entry.source,
         "note": compressed.metadata.get("note", ""),
     }
+    # What this restoration still lacks, gathered here so one record (the one the web gallery and
+    # the catalogue read first) tells it; the stages above keep their own entries.
+    pending = pending_steps(job.upstream(stage) for stage in STAGES[: STAGES.index("published")])
+    if pending:
+        record[RECORD_FIELD] = [step.to_json() for step in pending]
     return StageOutput(None, record, {
         "location": dg.MetadataValue.path(location),
         "before_after": preview_markdown("original | restored", imaging.before_after_preview(before, after)),
+        **(pending_metadata(pending) if pending else {}),
     })
 
 

@@ -106,11 +106,23 @@ WEIGHTS_ENV_VARS: dict[str, str] = {
 
 
 class WeightsError(RuntimeError):
-    """Base class: the weights needed for a model cannot be used."""
+    """Base class: the weights needed for a model cannot be used.
+
+    ``missing`` is True when the weights are simply not there (nothing at the path, and no download
+    possible): a pipeline may then go on without the model and redo the step once they appear. It is
+    False when something is there but unusable (a wrong or corrupt file, a folder, no permission):
+    that needs the user's attention and must fail loudly.
+    """
+
+    missing: bool = False
 
 
 class WeightsPathError(WeightsError):
     """An explicit weights path (argument or environment variable) is not a readable file."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing  # nothing at all at the path (vs. a folder or an unreadable file)
 
 
 class WeightsMissingError(WeightsError):
@@ -120,6 +132,8 @@ class WeightsMissingError(WeightsError):
     tried with the reason it failed, the exact path to put the file at, and the environment variables
     that point at a checkpoint of one's own instead.
     """
+
+    missing = True
 
     def __init__(
         self,
@@ -176,7 +190,10 @@ class WeightsChecksumError(WeightsMissingError):
 
     It subclasses WeightsMissingError because the outcome is the same (the right file is missing);
     ``set_aside`` is where the wrong file was moved, so nothing the user placed is ever deleted.
+    It is not ``missing`` for the pipeline, though: a wrong file was there, which the user must look at.
     """
+
+    missing = False
 
     def __init__(
         self,
@@ -306,7 +323,7 @@ def _lookup(kind: str | WeightsFile) -> tuple[WeightsFile, str | None]:
 def _checked_explicit_path(explicit_path: str | os.PathLike[str], source: str) -> Path:
     path = Path(explicit_path).expanduser()
     if not path.exists():
-        raise WeightsPathError(f"Weights file {path} (from {source}) does not exist.")
+        raise WeightsPathError(f"Weights file {path} (from {source}) does not exist.", missing=True)
     if not path.is_file():
         raise WeightsPathError(f"Weights file {path} (from {source}) is not a regular file.")
     try:  # os.access lies for root and some ACLs; opening is the real test

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
-from restore_dagster.config import ENV_DEVICE, Layout, weights_path_from_env
+from restore_dagster.config import ENV_DEVICE, Layout
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ class GpuResource(dg.ConfigurableResource):
         if kind in self._weights_errors:  # tried this run already: fail every photo fast, download once
             raise self._weights_errors[kind]
         explicit = {"artistic": self.artistic_weights, "stable": self.stable_weights}.get(kind) or None
-        explicit_path = Path(explicit).expanduser() if explicit else weights_path_from_env(kind)
+        # Without a configured path, resolve_weights reads the kind's environment variable itself,
+        # so an error names the variable (the owner's fix) rather than "explicit_path argument".
+        explicit_path = Path(explicit).expanduser() if explicit else None
         cache = Path(self.weights_dir) if self.weights_dir else Layout.from_env().weights
         try:
             return weights.resolve_weights(

@@ -153,34 +153,7 @@ def test_sensor_skips_when_the_gallery_is_missing_and_loses_nothing(layout, reso
     assert len(result.cursor) < 16  # the cursor is a generation number, not the gallery
 
 
-def test_missing_weights_fail_colorized_with_a_clear_message(layout, instance, monkeypatch):
-    from restore_dagster.resources import GpuResource, StorageResource
-
-    monkeypatch.delenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", raising=False)
-    write_scan(layout.gallery / "al" / "x.jpg", seed=1)
-    no_weights = {"storage": StorageResource(home=str(layout.root)),
-                  "gpu": GpuResource(device="cpu", download_weights=False)}
-    drain(instance, no_weights)
-    assert materialized(instance, "upscaled") == {"al/x"}
-    assert materialized(instance, "colorized") == set()
-    reason = read_failure(layout, "al/x")["reason"]
-    assert "ColorizeArtistic_gen.pth" in reason and str(layout.weights) in reason
-
-
-def test_weights_put_in_place_later_redo_the_photos_that_waited(layout, instance, monkeypatch, artistic_weights):
-    from restore_dagster.resources import GpuResource, StorageResource
-
-    monkeypatch.delenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", raising=False)
-    write_scan(layout.gallery / "al" / "x.jpg", seed=1)
-    resources = {"storage": StorageResource(home=str(layout.root)), "gpu": GpuResource(device="cpu", download_weights=False)}
-    drain(instance, resources)
-    assert materialized(instance, "colorized") == set()
-    assert isinstance(tick(instance, resources), dg.SkipReason)  # not retried while nothing changed
-
-    monkeypatch.setenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", str(artistic_weights))
-    requests = drain(instance, resources)
-    assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "colorized")]
-    assert materialized(instance, "published") == {"al/x"}
+# Missing and wrong weights: see test_colour_pending.py (colour is an optional step).
 
 
 def test_catalogue_lists_every_photo_with_its_state(layout, resources, instance):
