@@ -140,3 +140,44 @@ def test_weights_that_are_there_but_wrong_still_fail_the_photo(layout, instance,
     failure = read_failure(layout, "al/x")
     assert failure["stage"] == "colorized" and expected in failure["reason"]
     assert not (layout.gallery / "al" / "restored").exists() or not list((layout.gallery / "al" / "restored").iterdir())
+
+
+def test_status_and_catalogue_show_colour_pending_with_the_fix_once(layout, monkeypatch, tmp_path, capsys, artistic_weights):
+    """`restore-photos run` without weights publishes everything; `status` counts the photos waiting
+    for colour and prints how to fix it once; the catalogue's state says "colour pending"."""
+    from restore_dagster.catalogue import build_catalogue
+    from restore_dagster.cli import main
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+
+    missing = tmp_path / "weights-to-come" / "ColorizeArtistic_gen.pth"
+    monkeypatch.setenv("RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS", str(missing))  # no network access needed
+    monkeypatch.setenv("RESTORE_DEVICE", "cpu")
+    for seed in (1, 2, 3):
+        write_scan(layout.gallery / "Demo" / f"scan {seed}.jpg", grey=True, seed=seed)
+    write_scan(layout.gallery / "Demo" / "colour.png", grey=False, seed=4, fmt="PNG")
+    assert main(["run", "--quiet"]) == 0  # nothing failed
+    capsys.readouterr()
+
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    header, row = out.splitlines()[:2]
+    assert header.split() == ["album", "restored", "colour", "pending", "pending", "failed"]
+    assert row.split() == ["Demo", "1", "3", "0", "0"]
+    assert "colour pending: weights missing: 3 photo(s) published without colour for now" in out
+    assert out.count(str(missing)) == 1  # the detail (where to put the weights) once, not per photo
+    assert "demo/scan-1" in out and "demo/colour" not in out.split("colour pending: weights missing")[1]
+
+    table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state)).set_index("key")
+    assert table.loc["demo/scan-1", "state"] == "colour pending"
+    assert table.loc["demo/scan-1", "pending_steps"] == "colour"
+    assert table.loc["demo/scan-1", "reason"].startswith("colour pending: weights missing\n")
+    assert table.loc["demo/colour", "state"] == "restored" and table.loc["demo/colour", "pending_steps"] == ""
+
+    missing.parent.mkdir()
+    missing.write_bytes(artistic_weights.read_bytes())
+    assert main(["run", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "colour pending" not in out and out.splitlines()[1].split() == ["Demo", "4", "0", "0"]
