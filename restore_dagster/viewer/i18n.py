@@ -42,6 +42,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state_processing": {"en": "Processing", "zh": "处理中"},
     "state_restored": {"en": "Restored", "zh": "已修复"},
     "state_failed": {"en": "Failed", "zh": "失败"},
+    "state_partial": {"en": "Partly restored", "zh": "部分修复"},
+    # Optional steps (see restore_dagster/optional_steps.py): "pending_<step>" is the badge,
+    # "reason_pending_<step>" the one line everyone may read. A step without them gets the generic ones.
+    "pending_colour": {"en": "Colour pending", "zh": "待上色"},
+    "reason_pending_colour": {"en": "Restored without colour for now: it is coloured automatically once the colouring model is installed.", "zh": "暂时没有上色：上色模型安装好后会自动上色。"},
+    "reason_pending_steps": {"en": "Some steps are still to come; they are done automatically.", "zh": "还有一些步骤稍后会自动完成。"},
+    # What a share-link visitor reads about a photo: never the server's paths or settings.
+    "reason_not_restored_yet": {"en": "Not restored yet", "zh": "还没有修复"},
+    "reason_processing": {"en": "Being restored now", "zh": "正在修复"},
+    "reason_failed": {"en": "Restoration failed", "zh": "修复失败"},
+    "details": {"en": "Details", "zh": "详细信息"},
     "empty_album": {"en": "No photos in this album yet.", "zh": "这个相册里还没有照片。"},
     "share": {"en": "Share", "zh": "分享"},
     "share_link": {"en": "Read-only link", "zh": "只读链接"},

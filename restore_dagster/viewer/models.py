@@ -36,8 +36,11 @@ class PhotoOut(BaseModel):
     restored_thumb: str | None
     restored: str | None
     restored_version: str | None
-    state: Literal["waiting", "processing", "restored", "failed"]
-    reason: str
+    state: Literal["waiting", "processing", "restored", "partial", "failed"]
+    label: str  # the badge, translated: "Colour pending" for a partial photo waiting for colour
+    reason: str  # one line; a share-link visitor's is short, translated and free of server details
+    detail: str  # the owner's full explanation (empty for visitors)
+    pending: list[str]  # optional steps still to come, e.g. ["colour"]
     key: str | None
 
 

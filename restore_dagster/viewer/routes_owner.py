@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from restore_dagster.lineage import clear_failure
 from restore_dagster.viewer import models
 from restore_dagster.viewer.library import Duplicate, NotFound
-from restore_dagster.viewer.pages import Scope, owner_scope, render
+from restore_dagster.viewer.pages import Scope, language, owner_scope, render
 from restore_dagster.viewer.security import owner_change, require_owner
 from restore_dagster.viewer.uploads import UploadRefused, stage_upload
 from restore_dagster.viewer.views import (
@@ -57,7 +57,8 @@ def albums_page(request: Request, q: str = ""):
     statuses = svc.states.statuses([p for ps in photos.values() for p in ps])
     cards = []
     for album in albums:
-        restored = [p for p in photos[album.folder] if statuses[p.source].state == "restored"]
+        # A photo published without an optional step (colour pending) is restored all the same.
+        restored = [p for p in photos[album.folder] if statuses[p.source].state in ("restored", "partial")]
         cover = (restored or photos[album.folder] or [None])[0]
         scope = owner_scope(album)
         cover_url = None
@@ -88,7 +89,7 @@ def album_view(request: Request, album: str):
 
 @router.get("/api/albums/{album}/photos", response_model=list[models.PhotoOut], summary="An album's photos and their states")
 def album_photos_json(request: Request, album: str):
-    return album_photos(services(request), album_scope(request, album))
+    return album_photos(services(request), album_scope(request, album), language(request))
 
 
 @router.post("/albums/{album}/rename", dependencies=[Depends(owner_change)], status_code=303, summary="Rename an album")

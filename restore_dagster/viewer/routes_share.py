@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from restore_dagster.viewer import models
 from restore_dagster.viewer.library import NotFound
-from restore_dagster.viewer.pages import Scope, share_scope
+from restore_dagster.viewer.pages import Scope, language, share_scope
 from restore_dagster.viewer.views import album_page, album_photos, media, photo_page, photo_status_json, services
 
 router = APIRouter(prefix="/s/{token}", responses={404: {"model": models.Problem}, 422: {"model": models.Problem}})
@@ -38,7 +38,7 @@ def shared_photo(request: Request, token: str, photo: str):
 
 @router.get("/api/photos", response_model=list[models.PhotoOut], summary="A shared album's photos and states")
 def shared_photos_json(request: Request, token: str):
-    return album_photos(services(request), token_scope(request, token))
+    return album_photos(services(request), token_scope(request, token), language(request))
 
 
 @router.get("/api/photos/{photo}", response_model=models.PhotoOut, summary="A shared photo's state")

@@ -1,10 +1,16 @@
-"""Each photo's state for the web gallery: waiting, processing, restored or failed (with the reason).
+"""Each photo's state for the web gallery: waiting, processing, restored, partial or failed (with the reason).
 
 - processing: a queued or running run in the pipeline's Dagster instance names the photo;
 - restored: its published restoration was made from the current original, settings, touch-ups and
   weights (the same fingerprints the sensor compares);
+- partial: published like a restored photo, but without an optional step whose model is missing
+  ("colour pending"); the step is done automatically once the model's weights appear;
 - failed: the pipeline recorded a failure on exactly these inputs (the reason is the run's message);
 - waiting: anything else: a new upload the sensor has not seen yet, or a change not yet processed.
+
+``reason`` is one line and ``detail`` the full text (where weights go, the error's lines): both are
+for the owner only, since they can name server paths and environment variables; what a share-link
+visitor gets instead is decided in ``views``.
 
 A photo costs one small JSON read (its published record) and, only when not restored, one more for a
 failure record, so an album of 1,000 photos is read in well under a second.
@@ -18,24 +24,24 @@ from typing import Callable, Iterable
 
 from restore_dagster.config import Layout
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
+from restore_dagster.optional_steps import OptionalStep, pending_steps
 from restore_dagster.registry import RegistryStore
 from restore_dagster.settings import PhotoSettings, SettingsStore
 from restore_dagster.viewer.library import Photo
 
 log = logging.getLogger(__name__)
-STATES = ("waiting", "processing", "restored", "failed")
+STATES = ("waiting", "processing", "restored", "partial", "failed")
 
 
 @dataclass(frozen=True)
 class PhotoStatus:
     state: str
-    reason: str = ""
+    reason: str = ""  # one line, for the owner
     key: str | None = None
     settings: PhotoSettings | None = None
     details: dict = field(default_factory=dict)  # what the current restoration was made with
-
-    def to_json(self) -> dict:
-        return {"state": self.state, "reason": self.reason, "key": self.key}
+    detail: str = ""  # the owner's full explanation (failure message, how to get missing weights)
+    pending: tuple[OptionalStep, ...] = ()  # optional steps the published restoration went without
 
 
 BusyKeys = Callable[[], set[str]]
@@ -101,13 +107,21 @@ class StateReader:
             if entry.signature != f"{photo.size}:{photo.mtime_ns}":
                 state, reason = "waiting", "the original was replaced: it will be restored again"
             elif published is not None and published.fingerprint == desired["published"]:
+                steps = tuple(pending_steps([published]))
+                if steps:
+                    reason = "; ".join(step.headline for step in steps)
+                    detail = "\n\n".join(step.detail for step in steps if step.detail)
+                    result[photo.source] = PhotoStatus("partial", reason, key, settings, details, detail, steps)
+                    continue
                 state, reason = "restored", ""
             else:
                 failure = read_failure(layout, key)
                 if failure and desired.get(failure.get("stage")) == failure.get("fingerprint"):
-                    state, reason = "failed", f"{failure['stage']}: {failure['reason']}"
-                else:
-                    state, reason = "waiting", "queued for restoration"
+                    full = f"{failure['stage']}: {failure['reason']}".strip()
+                    headline, _, rest = full.partition("\n")
+                    result[photo.source] = PhotoStatus("failed", headline, key, settings, details, full if rest else "")
+                    continue
+                state, reason = "waiting", "queued for restoration"
             result[photo.source] = PhotoStatus(state, reason, key, settings, details)
         return result
 

@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
+from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
-from restore_dagster.viewer.pages import Scope, render
+from restore_dagster.viewer.pages import Scope, language, render
 from restore_dagster.viewer.services import Services
 from restore_dagster.viewer.states import PhotoStatus
 
@@ -51,7 +52,43 @@ def restoration_version(svc: Services, photo: Photo, restorations: dict | None =
     return f"{st.st_size:x}{st.st_mtime_ns:x}" if st else None
 
 
-def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, restorations: dict | None = None) -> dict:
+def state_label(status: PhotoStatus, t) -> str:
+    """The badge: "Colour pending" for a photo waiting for one optional step, else the state's name."""
+    if status.state == "partial" and len(status.pending) == 1 and f"pending_{status.pending[0].step}" in MESSAGES:
+        return t(f"pending_{status.pending[0].step}")
+    return t(f"state_{status.state}")
+
+
+def public_reason(status: PhotoStatus, t) -> str:
+    """One short, translated line about the state, with nothing from the server in it."""
+    if status.state == "partial":
+        keys = [f"reason_pending_{step.step}" for step in status.pending]
+        return t(keys[0]) if len(keys) == 1 and keys[0] in MESSAGES else t("reason_pending_steps")
+    return {"failed": t("reason_failed"), "waiting": t("reason_not_restored_yet"),
+            "processing": t("reason_processing")}.get(status.state, "")
+
+
+def status_json(status: PhotoStatus, scope: Scope, t) -> dict:
+    """The state as this asker may see it. The owner gets the pipeline's reason and its full detail;
+    a share-link visitor only the translated line: failure messages name server paths, the storage
+    root and the owner's environment variables."""
+    owner = scope.can_edit
+    if owner and status.state != "partial":
+        reason = status.reason
+    else:  # a missing model's headline is for logs; people read the translated line
+        reason = public_reason(status, t)
+    return {
+        "state": status.state,
+        "label": state_label(status, t),
+        "reason": reason,
+        "detail": status.detail if owner else "",
+        "pending": [step.step for step in status.pending],
+        "key": status.key if owner else None,
+    }
+
+
+def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, restorations: dict | None = None,
+               lang: str = "en") -> dict:
     restored = restoration_version(svc, photo, restorations)
     return {
         "filename": photo.filename,
@@ -61,20 +98,20 @@ def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, r
         "restored_thumb": scope.photo_url(photo, f"/restored-thumb?v={restored}") if restored else None,
         "restored": scope.photo_url(photo, f"/restored?v={restored}") if restored else None,
         "restored_version": restored,
-        **status.to_json(),
+        **status_json(status, scope, translator(lang)),
     }
 
 
-def album_photos(svc: Services, scope: Scope) -> list[dict]:
+def album_photos(svc: Services, scope: Scope, lang: str = "en") -> list[dict]:
     photos = svc.library.photos(scope.album.folder)
     statuses = svc.states.statuses(photos)
     restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
-    return [photo_json(svc, scope, photo, statuses[photo.source], restorations) for photo in photos]
+    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang) for photo in photos]
 
 
 def album_page(request: Request, scope: Scope):
     svc = services(request)
-    photos = album_photos(svc, scope)
+    photos = album_photos(svc, scope, language(request))
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes)
@@ -84,10 +121,10 @@ def photo_page(request: Request, scope: Scope, filename: str):
     svc = services(request)
     photo = find_photo(svc, scope, filename)
     status = svc.states.statuses([photo], with_details=True)[photo.source]
-    item = photo_json(svc, scope, photo, status)
+    item = photo_json(svc, scope, photo, status, lang=language(request))
     return render(
-        request, "photo.html", scope=scope, photo=photo, item=item, status=status,
-        details=status.details, settings=status.settings,
+        request, "photo.html", scope=scope, photo=photo, item=item,
+        details=status.details, settings=status.settings if scope.can_edit else None,
         noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES,
         neighbours=_neighbours(svc, scope, photo),
     )
@@ -103,7 +140,7 @@ def _neighbours(svc: Services, scope: Scope, photo: Photo) -> dict:
 def photo_status_json(request: Request, scope: Scope, filename: str) -> dict:
     svc = services(request)
     photo = find_photo(svc, scope, filename)
-    return photo_json(svc, scope, photo, svc.states.statuses([photo])[photo.source])
+    return photo_json(svc, scope, photo, svc.states.statuses([photo])[photo.source], lang=language(request))
 
 
 def media(request: Request, scope: Scope, filename: str, kind: str, download: bool) -> Response:

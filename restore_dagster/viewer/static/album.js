@@ -90,6 +90,22 @@ function setupUpload() {
   });
 }
 
+function showReason(card, photo) {
+  // The same single line the server renders for a failed or partly restored photo; none otherwise.
+  let reason = card.querySelector(".reason");
+  if (photo.state !== "failed" && photo.state !== "partial") {
+    if (reason) reason.remove();
+    return;
+  }
+  if (!reason) {
+    reason = document.createElement("span");
+    reason.className = "reason";
+    card.querySelector("a").append(reason);
+  }
+  reason.textContent = photo.reason;
+  reason.title = photo.reason;
+}
+
 async function pollStates() {
   const grid = document.getElementById("grid");
   if (!grid) return;
@@ -105,8 +121,9 @@ async function pollStates() {
           card.dataset.state = photo.state;
           const badge = card.querySelector(".badge");
           badge.className = `badge state-${photo.state}`;
-          badge.textContent = labels[photo.state] || photo.state;
+          badge.textContent = photo.label || labels[photo.state] || photo.state;
           if (photo.restored_thumb) card.querySelector("img").src = photo.restored_thumb;
+          showReason(card, photo);
         }
       }
     } catch (e) { /* offline for a moment: try again next time */ }

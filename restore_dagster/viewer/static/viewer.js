@@ -131,7 +131,7 @@ async function pollState(viewer) {
         const photo = await response.json();
         const badge = document.getElementById("state-badge");
         badge.className = `badge state-${photo.state}`;
-        badge.textContent = window.restore.stateLabels()[photo.state] || photo.state;
+        badge.textContent = photo.label || window.restore.stateLabels()[photo.state] || photo.state;
         viewer.dataset.state = photo.state;
         if (photo.restored_version && photo.restored_version !== viewer.dataset.restoredVersion) {
           const image = document.getElementById("after-image");
@@ -143,7 +143,7 @@ async function pollState(viewer) {
             return;
           }
         }
-        if (photo.state === "failed") window.location.reload();
+        if (photo.state === "failed" || photo.state === "partial") window.location.reload();  // shows why
       }
     } catch (e) { /* try again next time */ }
   }
