@@ -355,3 +355,140 @@ def test_restore_again_swaps_the_new_restoration_into_the_open_viewer(browser, p
         owner.assert_no_errors()
     finally:
         owner.context.close()
+
+
+def _register_and_fingerprints(layout):
+    """Give every upload its key, as the sensor's tick does; returns ``{source: (key, fingerprints)}``."""
+    from restore_dagster.gallery import FolderGallery
+    from restore_dagster.lineage import fingerprints, weights_signatures
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+    from restore_dagster.sync import plan_sync
+
+    store, settings = RegistryStore(layout.state), SettingsStore(layout.state)
+    plan = plan_sync(FolderGallery(layout.gallery), layout, store.load(), settings)
+    store.save(plan.registry)
+    weights = weights_signatures(layout)
+    return {e.source: (e.key, fingerprints(e.signature, settings.get(e.key), {}, weights)) for e in plan.registry.photos.values()}
+
+
+def test_failed_and_colour_pending_photos_stay_compact_on_a_phone(browser, playwright_api, site, layout, tmp_path):
+    """Six photos failed with the long, multi-line weights error: the album page stays one grid high
+    (one ellipsised line per photo), and the viewer wraps the detail to the screen, one tap away.
+    A photo published without colour shows "Colour pending" and why, to the owner and a visitor."""
+    from restore_dagster.lineage import record_failure, write_record
+    from restore_dagster.models.weights import DEOLDIFY_WEIGHTS, WEIGHTS_ENV_VARS, WeightsChecksumError
+    from restore_dagster.optional_steps import weights_missing
+
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    app, base = site
+    library = app.state.services.library
+    broken = library.create_album("Six failed")
+    for i in range(6):
+        write_scan(library.root / broken.folder / f"photo {i}.jpg", grey=True, size=(120, 90), seed=i)
+    waiting = library.create_album("Colour to come")
+    write_scan(library.root / waiting.folder / "grandpa.jpg", grey=True, size=(240, 180), seed=9)
+    spec, cache = DEOLDIFY_WEIGHTS["artistic"], layout.weights / DEOLDIFY_WEIGHTS["artistic"].name
+    error = str(WeightsChecksumError(spec, cache, "size 27 bytes, expected 255,144,681", cache.with_name(spec.name + ".corrupt"),
+                                     urls=spec.urls, note="Downloading is disabled.", env_var=WEIGHTS_ENV_VARS["artistic"]))
+    assert error.count("\n") > 8 and str(layout.root) in error  # as long as the real one
+    photos = _register_and_fingerprints(layout)
+    for source, (key, wanted) in photos.items():
+        if source.startswith(broken.folder + "/"):
+            record_failure(layout, key, "colorized", wanted["colorized"], error, "run-1")
+    key, wanted = photos[f"{waiting.folder}/grandpa.jpg"]
+    location = library.gallery.publish(f"{waiting.folder}/grandpa.jpg",
+                                       write_scan(tmp_path / "restored.jpg", grey=True, size=(480, 360), seed=9).read_bytes(), "jpg")
+    step = weights_missing("colour", "DeOldify artistic", spec.name, error.replace("failed verification", "are not available"))
+    write_record(layout, "upscaled", key, wanted["upscaled"], None, {"noise_level": 1})
+    write_record(layout, "colorized", key, wanted["colorized"], None,
+                 {"colorized": False, "model": "none (colour pending: weights missing)", "optional_steps": [step.to_json()]})
+    write_record(layout, "published", key, wanted["published"], None, {"location": location, "width": 480, "height": 360,
+                 "format": "JPEG", "bytes": 1000, "optional_steps": [step.to_json()]})
+
+    owner = Watched(browser.new_context(**PHONE))
+    page = owner.page
+    try:
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(base + "/")
+
+        page.goto(base + f"/albums/{broken.folder}")
+        cards = page.locator("#grid li.photo-card")
+        expect(cards).to_have_count(6)
+        expect(cards.locator(".badge")).to_have_text(["Failed"] * 6)
+        _images_loaded(page, "#grid li.photo-card img")
+        for box in cards.evaluate_all("cs => cs.map(c => [c.getBoundingClientRect().width, c.getBoundingClientRect().height])"):
+            assert box[1] <= box[0] + 48, f"a card is {box[1]:.0f}px high for {box[0]:.0f}px wide: its reason is not one line"
+        reason = cards.first.locator(".reason")
+        expect(reason).to_have_text(re.compile(r"^colorized: Model weights ColorizeArtistic_gen\.pth failed verification"))
+        assert reason.evaluate("el => el.scrollWidth > el.clientWidth"), "a long reason is cut with an ellipsis"
+        grid = page.locator("#grid").bounding_box()
+        assert grid["height"] <= 2 * (grid["width"] / 3 + 48), f"the grid of 6 is {grid['height']:.0f}px high"
+        owner.shot("14-album-six-failed")
+
+        cards.first.locator("a").click()
+        expect(page.locator("#state-badge")).to_have_text("Failed")
+        box = page.locator("#state-reason")
+        expect(box.locator(".reason-line")).to_contain_text("failed verification")
+        expect(box.locator(".detail-text")).to_be_hidden()  # one tap away
+        box.locator("summary", has_text="Details").click()
+        expect(box.locator(".detail-text")).to_be_visible()
+        expect(box.locator(".detail-text")).to_contain_text(str(layout.weights))
+        width = page.evaluate("() => window.innerWidth")
+        assert box.bounding_box()["x"] + box.bounding_box()["width"] <= width, "the detail box is wider than the screen"
+        owner.shot("15-viewer-failed-detail")
+
+        page.goto(base + f"/albums/{waiting.folder}")
+        card = page.locator("#grid li.photo-card")
+        expect(card.locator(".badge")).to_have_text("Colour pending")
+        expect(card.locator(".reason")).to_contain_text("Restored without colour for now")
+        _images_loaded(page, "#grid li.photo-card img")
+        owner.shot("16-album-colour-pending")
+        card.locator("a").click()
+        expect(page.locator("#state-badge")).to_have_text("Colour pending")
+        expect(page.locator("#compare")).to_be_visible()  # published: before/after works meanwhile
+        page.locator("#state-reason summary").click()
+        expect(page.locator("#state-reason .detail-text")).to_contain_text("ColorizeArtistic_gen.pth")
+        _images_loaded(page, "#stage img.layer")
+        owner.shot("17-viewer-colour-pending")
+
+        links = {}
+        for album in (waiting, broken):
+            page.goto(base + f"/albums/{album.folder}")
+            page.locator("details#share summary").click()
+            page.get_by_role("button", name="Make a share link").click()
+            expect(page.locator("input.share-link")).to_have_value(re.compile("^" + re.escape(base) + "/s/"))
+            links[album.folder] = page.locator("input.share-link").input_value()
+        link = links[waiting.folder]
+        owner.assert_no_errors()
+    finally:
+        owner.context.close()
+
+    visitor = Watched(browser.new_context(**{**PHONE, "locale": "zh-CN"}))
+    try:
+        vpage = visitor.page
+        vpage.goto(link)
+        expect(vpage.locator("#grid .badge")).to_have_text("待上色")
+        _images_loaded(vpage, "#grid li.photo-card img")
+        assert vpage.evaluate("() => document.documentElement.scrollHeight") <= PHONE["viewport"]["height"]
+        visitor.shot("18-shared-colour-pending-zh")
+        vpage.locator("#grid li.photo-card a").click()
+        expect(vpage.locator("#state-reason .reason-line")).to_contain_text("暂时没有上色")
+        expect(vpage.locator("#state-reason details")).to_have_count(0)  # no detail for visitors
+        html = vpage.content()
+        assert str(layout.root) not in html and "RESTORE_" not in html
+        _images_loaded(vpage, "#stage img.layer")
+        visitor.shot("19-shared-viewer-colour-pending-zh")
+
+        vpage.goto(links[broken.folder])  # six failed photos: one screen, a short reason each, no paths
+        expect(vpage.locator("#grid .reason")).to_have_text(["修复失败"] * 6)
+        _images_loaded(vpage, "#grid li.photo-card img")
+        assert vpage.evaluate("() => document.documentElement.scrollHeight") <= PHONE["viewport"]["height"]
+        assert str(layout.root) not in vpage.content()
+        visitor.shot("20-shared-six-failed-zh")
+        visitor.assert_no_errors()
+    finally:
+        visitor.context.close()
