@@ -99,3 +99,34 @@ def test_a_share_visitor_gets_a_short_translated_reason_and_nothing_from_the_ser
     assert colour["label"] == ("Colour pending" if lang == "en" else "待上色")
     assert failed in answers["album page"].text and failed in answers["viewer broken.jpg"].text
     assert pending in answers[f"viewer {troubled_album['pending'][0]}"].text
+
+
+def test_a_failure_naming_server_paths_and_env_vars_reaches_the_owner_only(app, owner, layout):
+    """The long weights error (paths under the storage root, RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS) as a
+    failure: the owner reads it whole, a visitor reads "Restoration failed" and nothing else."""
+    from restore_dagster.lineage import record_failure
+    from restore_dagster.models.weights import DEOLDIFY_WEIGHTS, WEIGHTS_ENV_VARS, WeightsMissingError
+    from restore_dagster_tests.viewer.test_states import _register
+
+    album = create_album(owner, "Failed")
+    photo = upload(owner, album, write_scan(layout.root / "in" / "a.jpg", seed=5).read_bytes(), name="a.jpg").json()
+    plan = _register(layout)
+    spec = DEOLDIFY_WEIGHTS["artistic"]
+    error = str(WeightsMissingError(spec, layout.weights / spec.name, [(spec.urls[0], "cannot connect: no network")],
+                                    urls=spec.urls, env_var=WEIGHTS_ENV_VARS["artistic"]))
+    record_failure(layout, plan.added[0], "scanned", plan.requests[0].fingerprints[0], error, "run-1")
+
+    mine = owner.get("/api" + photo["url"]).json()
+    assert mine["state"] == "failed" and mine["reason"] == "scanned: Model weights ColorizeArtistic_gen.pth are not available."
+    assert mine["detail"] == "scanned: " + error and "RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS" in mine["detail"]
+    assert "RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS" in owner.get(photo["url"]).text  # in the viewer's details
+
+    token = share_token(owner, album)
+    name = photo["url"].rsplit("/", 1)[1]
+    visitor = TestClient(app)
+    for path in (f"/s/{token}", f"/s/{token}/photos/{name}", f"/s/{token}/api/photos", f"/s/{token}/api/photos/{name}"):
+        text = visitor.get(path).text
+        assert "Restoration failed" in text, path
+        for secret in _secrets(layout):
+            assert secret not in text, f"{path} shows {secret!r}"
+        assert not ENV_VAR.findall(text) and "ColorizeArtistic" not in text and "cannot connect" not in text, path
