@@ -86,6 +86,9 @@ def colourfulness_check(done):
     if not checked:
         reason = (f"no photo was colourised in this run ({len(done)} passed through: colour photos, colorize "
                   "off or touch-ups)" if done else "no photo succeeded in this run")
+        waiting = sum(1 for o in done.values() if o.record.get(RECORD_FIELD))
+        if waiting:  # say why, rather than let "colour photos" explain black-and-white ones
+            reason += f"; {waiting} of them wait for missing weights (colour pending)"
         return [not_applicable("colourful_enough", reason, floor=COLOURFULNESS_FLOOR, photos_checked=0)]
     washed = {k: v for k, v in checked.items() if v < COLOURFULNESS_FLOOR}
     return [dg.AssetCheckResult(

@@ -14,6 +14,7 @@ from restore_dagster.imaging.exif import EXIF_IFD, USER_COMMENT, read_user_comme
 from restore_dagster.lineage import read_failure, read_record
 from restore_dagster_tests.conftest import file_digest, write_scan
 from restore_dagster_tests.pipeline.harness import drain, materialized, tick
+from restore_dagster_tests.pipeline.test_asset_checks import latest_check
 
 
 @pytest.fixture
@@ -75,6 +76,8 @@ def test_missing_weights_publish_without_colour_and_colour_follows_when_they_app
     metadata = event.asset_materialization.metadata
     assert metadata["pending"].value == "colour pending"
     assert "ColorizeArtistic_gen.pth" in metadata["pending_detail"].value
+    description = latest_check(instance, "colorized", "colourful_enough").description
+    assert description.startswith("not applicable") and "2 of them wait for missing weights (colour pending)" in description
 
     # Nothing changed: not redone on every tick.
     assert isinstance(tick(instance, resources), dg.SkipReason)
