@@ -146,11 +146,18 @@ class FolderGallery(Gallery):
 
     @staticmethod
     def restoration_name(upload_name: str) -> str:
-        """``<stem>.restored``: the name (without extension) of an upload's restoration.
+        """``<name>.restored``: the name (without extension) of an upload's restoration.
 
-        Room is kept for the longest image extension (``.webp``, ``.tiff``), so an original whose name
-        is already near the 255-byte limit gets ``<shortened stem>~<hash>.restored``, the same every time.
+        The whole upload name, extension included (``Wedding.jpg.restored.webp``): names are unique in
+        a folder, so ``Wedding.jpg`` and ``Wedding.png`` never share a restoration. Room is kept for the
+        longest image extension (``.webp``, ``.tiff``), so an original whose name is already near the
+        255-byte limit gets ``<shortened name>~<hash>.restored``, the same every time.
         """
+        return fit_name(upload_name, ".restored", NAME_MAX - _LONGEST_SUFFIX)
+
+    @staticmethod
+    def legacy_restoration_name(upload_name: str) -> str:
+        """The name restorations had before the upload's extension was part of it (``<stem>.restored``)."""
         return fit_name(upload_name.rsplit(".", 1)[0], ".restored", NAME_MAX - _LONGEST_SUFFIX)
 
     def restorations(self, album: str) -> dict[str, Path]:
@@ -187,9 +194,15 @@ class FolderGallery(Gallery):
             raise UnsafePath(f"{published}: not a real folder ({LINK_REASON}); nothing published")
         target = published / f"{base}.{extension.lstrip('.').lower()}"
         atomic_write_bytes(target, data)
-        # A restoration published earlier in another format is ours, not an original: replace it.
+        # A restoration published earlier in another format is ours, not an original: replace it. So is
+        # one under the old name without the upload's extension, unless that name is now another
+        # upload's (``a.png.jpg``'s old name is ``a.png``'s new one).
+        legacy = self.legacy_restoration_name(name)
+        legacy_is_ours = not os.path.lexists(self.root / album / legacy.removesuffix(".restored"))
         for old in published.iterdir():
-            if old != target and old.stem == base and old.suffix.lower() in IMAGE_SUFFIXES:
+            if old == target or old.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if old.stem == base or (legacy_is_ours and old.stem == legacy):
                 old.unlink(missing_ok=True)
         return str(target)
 

@@ -24,7 +24,9 @@ from restore_dagster.keys import split_key
 from restore_dagster.settings import PhotoSettings
 
 # Bump a stage's salt when its algorithm changes in a way that should redo existing outputs.
-STAGE_SALT = {"scanned": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "1"}
+STAGE_SALT = {"scanned": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "2"}
+# published 2: restorations are named after the whole upload name (``a.jpg.restored.webp``), so
+# ``a.jpg`` and ``a.png`` no longer share one; every photo is re-published once under its new name.
 STAGE_SETTINGS = {
     "scanned": (),
     "upscaled": ("noise_level", "long_side"),

@@ -85,7 +85,7 @@ def test_skipped_entries_name_the_reason_without_decoding(tmp_path):
     (root / "al" / ".x.jpg.123.tmp").write_bytes(b"half")  # an atomic writer's temp file: not worth a word
     (root / "al" / ".DS_Store").write_bytes(b"x")
     (root / "loose.jpg").write_bytes(b"x")
-    write_scan(root / "al" / "restored" / "ok.restored.jpg")
+    write_scan(root / "al" / "restored" / "ok.jpg.restored.jpg")
     gallery = FolderGallery(root)
     assert [u.source for u in gallery.list_uploads()] == ["al/ok.jpg"]  # and the FIFO did not block
     reasons = {s.where: s.reason for s in gallery.skipped_entries()}

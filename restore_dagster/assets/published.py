@@ -40,7 +40,7 @@ def publish_photo(job: PhotoJob) -> StageOutput:
 
 @stage_asset(
     deps=["compressed"],
-    description="The restoration published into the gallery (<album>/restored/<name>.restored.jpg|webp), "
+    description="The restoration published into the gallery (<album>/restored/<scan name>.restored.jpg|webp), "
     "replacing the previous restoration; the original is never touched.",
 )
 def published(context: dg.AssetExecutionContext, storage: StorageResource):

@@ -38,8 +38,8 @@ def test_two_uploads_are_restored_and_published(layout, resources, instance):
         assert materialized(instance, stage) == {"family-1962/beach", "family-1962/wedding"}, stage
 
     restored = sorted(p.name for p in (layout.gallery / "Family 1962" / "restored").iterdir())
-    assert restored in (["Beach.restored.jpg", "Wedding.restored.jpg"], ["Beach.restored.jpg", "Wedding.restored.webp"],
-                        ["Beach.restored.webp", "Wedding.restored.jpg"], ["Beach.restored.webp", "Wedding.restored.webp"])
+    assert [name.rsplit(".", 1)[0] for name in restored] == ["Beach.png.restored", "Wedding.jpg.restored"]
+    assert all(name.rsplit(".", 1)[1] in ("jpg", "webp") for name in restored)
     for path in (layout.gallery / "Family 1962" / "restored").iterdir():
         with Image.open(path) as image:
             assert max(image.size) == 96

@@ -30,7 +30,7 @@ def test_share_visitor_never_reads_a_linked_file(app, layout, shared, tmp_path):
     for name, target in _secrets(layout, tmp_path).items():
         (folder / name).symlink_to(target)
     os.makedirs(folder / "restored", exist_ok=True)
-    (folder / "restored" / "p.restored.jpg").symlink_to(tmp_path / "passwd")
+    (folder / "restored" / "p.jpg.restored.jpg").symlink_to(tmp_path / "passwd")
     visitor = TestClient(app)
     token = shared["token"]
     listed = [p["filename"] for p in visitor.get(f"/s/{token}/api/photos").json()]
@@ -95,7 +95,7 @@ def test_album_titles_never_make_a_reserved_or_hidden_folder(owner, layout):
 def test_restoring_from_the_trash_never_moves_files_through_a_link(app, owner, layout, shared, tmp_path):
     folder = layout.gallery / shared["folder"]
     (folder / "restored").mkdir(exist_ok=True)
-    (folder / "restored" / (shared["photo"].rsplit(".", 1)[0] + ".restored.jpg")).write_bytes(jpeg_bytes(value=60))
+    (folder / "restored" / (shared["photo"] + ".restored.jpg")).write_bytes(jpeg_bytes(value=60))
     owner.post(f"{shared['album']}/photos/{shared['photo']}/delete", data={"csrf_token": csrf_of(owner)})
     item = app.state.services.library.trash_items()[0].id
     (folder / "restored").rmdir()
