@@ -32,8 +32,8 @@ def _resources(layout):
     return {"storage": StorageResource(home=str(layout.root)), "gpu": GpuResource(device="cpu", download_weights=False)}
 
 
-def _published_file(layout, album: str, stem: str):
-    [path] = [p for p in (layout.gallery / album / "restored").iterdir() if p.name.startswith(stem + ".restored.")]
+def _published_file(layout, album: str, scan: str):
+    [path] = [p for p in (layout.gallery / album / "restored").iterdir() if p.name.startswith(scan + ".restored.")]
     return path
 
 
@@ -63,7 +63,7 @@ def test_missing_weights_publish_without_colour_and_colour_follows_when_they_app
         assert step["weights"] == "ColorizeArtistic_gen.pth" and step["model"] == "DeOldify artistic"
         assert str(layout.weights / "ColorizeArtistic_gen.pth") in step["detail"]  # where to put them
         assert read_record(layout, "published", key).metadata["optional_steps"] == [step]
-    first = _published_file(layout, "al", "x")
+    first = _published_file(layout, "al", "x.jpg")
     before = file_digest(first)
     note = _exif_note(first)
     assert "colour pending: weights missing" in note and "colourised" not in note.lower().replace("not colourised", "")
@@ -90,7 +90,7 @@ def test_missing_weights_publish_without_colour_and_colour_follows_when_they_app
         colour = read_record(layout, "colorized", key).metadata
         assert colour["colorized"] is True and "optional_steps" not in colour
         assert "optional_steps" not in read_record(layout, "published", key).metadata
-    again = _published_file(layout, "al", "x")
+    again = _published_file(layout, "al", "x.jpg")
     assert file_digest(again) != before
     assert "AI-colourised" in _exif_note(again) and "pending" not in _exif_note(again)
 
