@@ -92,13 +92,19 @@ def _linked_file_problem(entry: os.DirEntry) -> str | None:
 
 def cmd_run(args, layout: Layout) -> int:
     from restore_dagster.runner import run_pipeline
+    from restore_dagster.stopping import SignalStop
 
-    try:
-        result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed, progress=not args.quiet)
-    except ValueError as exc:  # an unknown --photo key: say so, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # One Ctrl-C (or SIGTERM) cancels the current step and stops; a second one quits at once.
+    with SignalStop() as stop:
+        try:
+            result = run_pipeline(layout, album=args.album, photo=args.photo, retry_failed=args.retry_failed,
+                                  progress=not args.quiet, stop=stop)
+        except ValueError as exc:  # an unknown --photo key: say so, no traceback
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(result.summary())
+    if stop.requested:
+        return stop.exit_code
     return 0 if not result.failed else 1
 
 
@@ -107,6 +113,7 @@ def cmd_status(args, layout: Layout) -> int:
     from restore_dagster.registry import RegistryStore
     from restore_dagster.settings import SettingsStore
 
+    _print_run_health(layout)
     registry = RegistryStore(layout.state).load()
     table = build_catalogue(layout, registry, SettingsStore(layout.state))
     unregistered = _unregistered_scans(layout, registry)
@@ -167,6 +174,20 @@ def _unregistered_scans(layout: Layout, registry) -> int:
     except GalleryUnavailable:
         return 0
     return sum(1 for upload in uploads if registry.key_for(upload.source) is None)
+
+
+def _print_run_health(layout: Layout) -> None:
+    """Runs left behind by a killed process (now marked failed, slots freed) and steps waiting for a pool."""
+    if not (layout.dagster_home / "dagster.yaml").exists():
+        return  # nothing has run yet
+    from restore_dagster.instance import get_instance
+    from restore_dagster.stale_runs import pool_waits, reap_stale_runs
+
+    instance = get_instance(layout)
+    for line in reap_stale_runs(instance):
+        print(line)
+    for line in pool_waits(instance):
+        print(f"waiting: {line}")
 
 
 def cmd_settings(args, layout: Layout) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from restore_dagster.stale_runs import owner_is_gone
+
 PARTITION = "dagster/partition"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -24,6 +26,8 @@ def busy_photo_keys(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
     position = {key: i for i, key in enumerate(order)}
     busy: set[str] = set()
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1000):
+        if owner_is_gone(run):
+            continue  # killed: nothing works on its photos (stale_runs.py marks it failed)
         tags = run.tags
         if PARTITION in tags:
             busy.add(tags[PARTITION])

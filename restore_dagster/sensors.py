@@ -4,7 +4,10 @@ Each tick compares the gallery with the registry and the stage records (see sync
 are added as partitions and requested from ``scanned`` down, in batches of adjacent keys so models
 load once per batch; a replaced original, a touch-up or a changed setting re-runs only that photo,
 from the first stage whose inputs changed. Photos already being processed by a queued or running
-run are left alone, and a photo that failed on its current inputs is not retried by itself.
+run, or planned by a live ``restore-photos run``, are left alone, and a photo that failed on its
+current inputs is not retried by itself. Each tick first marks runs whose process is gone as failed
+and frees their pool slots (stale_runs.py), so their photos are planned again from their last
+completed stage, and logs any step waiting for the gpu pool.
 """
 from __future__ import annotations
 
@@ -15,24 +18,52 @@ from restore_dagster.gallery import GalleryUnavailable
 from restore_dagster.partitions import photos
 from restore_dagster.resources import StorageResource
 from restore_dagster.run_activity import RANGE_END, RANGE_START, busy_photo_keys
+from restore_dagster.run_claims import ClaimBoard
+from restore_dagster.stale_runs import pool_waits, reap_stale_runs
 from restore_dagster.sync import SyncPlan, StageRequest, plan_sync
 
-def run_request(request: StageRequest) -> dg.RunRequest:
+RUN_KEY_TAG = "dagster/run_key"
+
+
+def run_request(request: StageRequest, used_run_keys: set[str] = frozenset()) -> dg.RunRequest:
     selection = [dg.AssetKey(stage) for stage in request.stages]
     tags = {"restore/start_stage": request.start, "restore/photos": str(len(request.keys))}
+    run_key = fresh_run_key(request.run_key, used_run_keys)
     if len(request.keys) == 1:
-        return dg.RunRequest(run_key=request.run_key, asset_selection=selection, partition_key=request.keys[0], tags=tags)
+        return dg.RunRequest(run_key=run_key, asset_selection=selection, partition_key=request.keys[0], tags=tags)
     tags.update({RANGE_START: request.keys[0], RANGE_END: request.keys[-1]})
-    return dg.RunRequest(run_key=request.run_key, asset_selection=selection, tags=tags)
+    return dg.RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
+
+
+def fresh_run_key(base: str, used: set[str]) -> str:
+    """``base``, or ``base-N`` when a run already used it.
+
+    Dagster skips a sensor's run request whose run key an earlier run of the sensor had, whatever
+    became of that run. The plan only asks again for exactly the same work (same photos, same start
+    stage, same inputs) when the earlier run did not do it: it was killed or cancelled (photos in
+    queued or running runs are never planned). So a used key gets a suffix, and the work is resumed.
+    """
+    if base not in used:
+        return base
+    attempt = 1
+    while f"{base}-{attempt}" in used:
+        attempt += 1
+    return f"{base}-{attempt}"
+
+
+def used_run_keys(instance: dg.DagsterInstance) -> set[str]:
+    return {value for _, values in instance.get_run_tags(tag_keys=[RUN_KEY_TAG]) for value in values}
 
 
 def plan_for_instance(instance: dg.DagsterInstance, storage: StorageResource, **kwargs) -> tuple[SyncPlan, list[str]]:
     """Plan against the instance's partitions; returns the plan and the partition order after it applies."""
     order = list(instance.get_dynamic_partitions(photos.name))
     registry = storage.registry().load()
+    # Busy: photos in queued or running runs, and those a live `restore-photos run` has planned.
+    busy = busy_photo_keys(instance, order) | ClaimBoard(storage.layout.state).others()
     plan = plan_sync(
         storage.gallery(), storage.layout, registry, storage.settings(),
-        partition_order=order, busy_keys=busy_photo_keys(instance, order), **kwargs,
+        partition_order=order, busy_keys=busy, **kwargs,
     )
     return plan, order
 
@@ -46,6 +77,11 @@ def plan_for_instance(instance: dg.DagsterInstance, storage: StorageResource, **
     "photo from the touched stage when its original, a touch-up or its settings change.",
 )
 def gallery_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
+    try:  # runs whose process was killed would keep their photos "busy" and the gpu pool held
+        for note in reap_stale_runs(context.instance) + pool_waits(context.instance):
+            context.log.info(note)
+    except Exception as exc:  # never lose a tick to this housekeeping
+        context.log.warning(f"could not check for stale runs: {exc}")
     try:
         plan, order = plan_for_instance(context.instance, storage)
     except GalleryUnavailable as exc:
@@ -80,8 +116,9 @@ def gallery_sensor(context: dg.SensorEvaluationContext, storage: StorageResource
         f"{len(plan.requests)} run(s) for {sum(len(r.keys) for r in plan.requests)} photo(s); "
         f"{len(plan.busy)} busy, {len(plan.failed)} failed"
     )
+    used = used_run_keys(context.instance) if plan.requests else set()
     return dg.SensorResult(
-        run_requests=[run_request(r) for r in plan.requests],
+        run_requests=[run_request(r, used) for r in plan.requests],
         dynamic_partitions_requests=partition_requests,
         asset_events=events,
         cursor=str(generation),

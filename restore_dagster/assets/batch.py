@@ -30,9 +30,11 @@ from restore_dagster.lineage import (
     write_record,
 )
 from restore_dagster.optional_steps import OptionalStep, pending_label
+from restore_dagster.progress import PhotoProgress
 from restore_dagster.registry import PhotoEntry
 from restore_dagster.resources import GpuResource, StorageResource
 from restore_dagster.settings import PhotoSettings
+from restore_dagster.stopping import checkpoint
 
 
 class RestoreConfig(dg.Config):
@@ -62,6 +64,7 @@ class PhotoJob:
     storage: StorageResource
     gpu: GpuResource | None = None
     log: Any = None
+    progress: PhotoProgress | None = None  # tiles(done, total) for stages that work in tiles
 
     def output(self, stage: str, extension: str) -> Path:
         return stage_file(self.layout, stage, self.key, extension)
@@ -97,15 +100,19 @@ def run_stage(
     done: dict[str, StageOutput] = {}
     failed: dict[str, str] = {}
 
-    for key in context.partition_keys:
+    keys = context.partition_keys
+    for number, key in enumerate(keys, start=1):
+        checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) ends the step between photos
         started = time.perf_counter()
+        progress = PhotoProgress(layout.state, stage, key, number, len(keys), context.run_id, context.log)
+        progress.start()
         entry, stored = registry.photos.get(key), None
         try:
             if entry is None:
                 raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
             stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
             touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
-            job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log)
+            job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log, progress)
             out = process(job)
             seconds = round(time.perf_counter() - started, 3)
             record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
@@ -123,6 +130,7 @@ def run_stage(
             record_failure(layout, key, stage, fingerprint, reason, context.run_id)
             context.log.error(f"{stage} {key} failed: {reason}\n{traceback.format_exc(limit=6)}")
         finally:
+            progress.clear()
             if gpu is not None:
                 gpu.free_memory(context.log, label=f"{stage} {key}")
 

@@ -24,6 +24,7 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
             noise_level=settings.noise_level,
             device=job.gpu.torch_device,
             model=job.gpu.upphoto,  # a getter: later 2x passes use the scale-only network, cached too
+            progress=job.progress.tiles if job.progress else None,  # tiles over all passes, for the log and web
         )
         model_note = "waifu2x UpPhoto"
     out = job.output("upscaled", "png")

@@ -26,6 +26,16 @@ class StorageResource(dg.ConfigurableResource):
     gallery_kind: str = ""
     lychee_url: str = ""
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Name the process running this run, so a run left STARTED by a killed process is found
+        # (stale_runs.py); at run start, before any step can wait for a pool slot. `restore-photos
+        # run` tags its runs at launch; runs launched by the daemon (dagster dev) are tagged here.
+        from restore_dagster.owner import TAG_PID, Owner
+
+        run, instance = context.run, context.instance
+        if run is not None and instance is not None and TAG_PID not in run.tags:
+            instance.add_run_tags(run.run_id, Owner.this_process().tags())
+
     @property
     def layout(self) -> Layout:
         env = Layout.from_env()

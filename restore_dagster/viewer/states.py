@@ -1,6 +1,7 @@
 """Each photo's state for the web gallery: waiting, processing, restored, partial or failed (with the reason).
 
-- processing: a queued or running run in the pipeline's Dagster instance names the photo;
+- processing: a queued or running run in the pipeline's Dagster instance names the photo (the reason
+  is its progress within the stage, from progress.py, when it has started);
 - restored: its published restoration was made from the current original, settings, touch-ups and
   weights (the same fingerprints the sensor compares);
 - partial: published like a restored photo, but without an optional step whose model is missing
@@ -25,6 +26,7 @@ from typing import Callable, Iterable
 from restore_dagster.config import Layout
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
 from restore_dagster.optional_steps import OptionalStep, pending_steps
+from restore_dagster.progress import describe as describe_progress, read_progress
 from restore_dagster.registry import RegistryStore
 from restore_dagster.settings import PhotoSettings, SettingsStore
 from restore_dagster.viewer.library import Photo
@@ -99,8 +101,9 @@ class StateReader:
                 continue
             settings = store.get(key, overrides)
             details = _restoration_details(layout, key) if with_details else {}
-            if key in busy:
-                result[photo.source] = PhotoStatus("processing", "", key, settings, details)
+            if key in busy:  # the reason says how far it is, e.g. "upscaling: 37/120 tiles (31%)"
+                progress = describe_progress(read_progress(layout.state, key))
+                result[photo.source] = PhotoStatus("processing", progress, key, settings, details)
                 continue
             desired = fingerprints(entry.signature, settings, touchups.get(key, {}), weights)
             published = read_record(layout, "published", key)

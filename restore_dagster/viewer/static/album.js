@@ -117,11 +117,13 @@ async function pollStates() {
         const labels = window.restore.stateLabels();
         for (const photo of await response.json()) {
           const card = Array.from(grid.children).find((c) => c.dataset.filename === photo.filename);
-          if (!card || card.dataset.state === photo.state) continue;
-          card.dataset.state = photo.state;
+          if (!card) continue;
           const badge = card.querySelector(".badge");
+          const text = window.restore.badgeText(labels, photo);
+          if (card.dataset.state === photo.state && badge.textContent === text) continue;
+          card.dataset.state = photo.state;
           badge.className = `badge state-${photo.state}`;
-          badge.textContent = photo.label || labels[photo.state] || photo.state;
+          badge.textContent = text;
           if (photo.restored_thumb) card.querySelector("img").src = photo.restored_thumb;
           showReason(card, photo);
         }

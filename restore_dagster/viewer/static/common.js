@@ -7,6 +7,11 @@ window.restore = {
     const node = document.getElementById("state-labels");
     return node ? JSON.parse(node.textContent) : {};
   },
+  // A processing photo's badge also says how far it is ("upscaling: 37/120 tiles (31%)").
+  badgeText: (labels, photo) => {
+    const label = photo.label || labels[photo.state] || photo.state;
+    return photo.state === "processing" && photo.reason ? `${label} · ${photo.reason}` : label;
+  },
 };
 
 document.addEventListener("submit", (event) => {

@@ -131,7 +131,7 @@ async function pollState(viewer) {
         const photo = await response.json();
         const badge = document.getElementById("state-badge");
         badge.className = `badge state-${photo.state}`;
-        badge.textContent = photo.label || window.restore.stateLabels()[photo.state] || photo.state;
+        badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
         viewer.dataset.state = photo.state;
         if (photo.restored_version && photo.restored_version !== viewer.dataset.restoredVersion) {
           const image = document.getElementById("after-image");
