@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import BinaryIO, Sequence
 
 from restore_dagster.config import PUBLISHED_DIRNAME
+from restore_dagster.filenames import NAME_MAX  # one limit for every derived or checked name
 
-NAME_MAX = 255  # bytes in one file name on Linux and macOS file systems
 LINK_REASON = "a symbolic link (the gallery never follows links)"
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from restore_dagster.config import PUBLISHED_DIRNAME
+from restore_dagster.filenames import NAME_MAX  # a longer name names nothing: stat() would raise ENAMETOOLONG
 from restore_dagster.gallery import FolderGallery
 from restore_dagster.imaging import IMAGE_SUFFIXES
 from restore_dagster.keys import slugify
@@ -35,7 +36,6 @@ from restore_dagster.viewer.webstate import WebState
 
 TRASH_DIRNAME = ".trash"
 MAX_TITLE = 120
-NAME_MAX = 255  # bytes in one file name: a longer name names nothing, and stat() would raise ENAMETOOLONG
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
 
 
