@@ -17,6 +17,7 @@ NOISE_LEVELS = (-1, 0, 1, 2, 3)
 COLORIZE_MODES = ("auto", "on", "off")
 MODELS = ("artistic", "stable")
 FORMATS = ("JPEG", "WEBP")
+REPAIR_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class PhotoSettings:
     render_factor: int = 35
     ssim_floor: float = 0.97
     max_bytes: int = 4_000_000
+    repair: str = "auto"  # scratch and dust repair: auto decides from the detected damage
+    repair_threshold: float = 0.4  # the scratch detector's probability cut (BOPBTL's own default)
 
     def __post_init__(self):
         problems = []
@@ -45,6 +48,10 @@ class PhotoSettings:
             problems.append(f"ssim_floor must be between 0.5 and 1, not {self.ssim_floor}")
         if self.max_bytes < 10_000:
             problems.append(f"max_bytes must be at least 10000, not {self.max_bytes}")
+        if self.repair not in REPAIR_MODES:
+            problems.append(f"repair must be one of {REPAIR_MODES}, not {self.repair!r}")
+        if not 0.05 <= self.repair_threshold <= 0.95:
+            problems.append(f"repair_threshold must be between 0.05 and 0.95, not {self.repair_threshold}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 
