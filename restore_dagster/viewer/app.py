@@ -20,6 +20,7 @@ from restore_dagster.viewer.icons import icon_png
 from restore_dagster.viewer.i18n import LANGUAGES, translator
 from restore_dagster.viewer.pages import language, render
 from restore_dagster.viewer.routes_owner import router as owner_router
+from restore_dagster.viewer.routes_repair import router as repair_router
 from restore_dagster.viewer.routes_share import router as share_router
 from restore_dagster.viewer.security import DEVICE_COOKIE, SESSION_COOKIE, LoginRequired, SecurityMiddleware, is_owner, is_secure, require_csrf
 from restore_dagster.viewer.services import build_services
@@ -135,4 +136,5 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
 
     app.include_router(share_router)
     app.include_router(owner_router)
+    app.include_router(repair_router)
     return app

@@ -49,3 +49,8 @@ class UploadOut(BaseModel):
     title: str
     url: str
     detail: str
+
+
+class RepairMaskOut(BaseModel):
+    detail: str  # "saved" or "forgotten"
+    photo: PhotoOut  # the photo's state right after: queued to be repaired again
