@@ -16,7 +16,7 @@ CATALOGUE_FILE = "catalogue.csv"  # in the state folder
 # state: restored, pending (not processed yet), failed, or "<step> pending" (e.g. "colour pending"):
 # published without an optional step whose model is missing; pending_steps names those steps.
 COLUMNS = ["key", "album", "name", "state", "reason", "pending_steps", "stage_done", "source_bytes", "width", "height",
-           "published_bytes", "format", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
+           "published_bytes", "format", "repair", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
 
 
 def photo_state(layout: Layout, key: str, desired: dict[str, str], records: dict) -> tuple[str, str, str]:
@@ -68,6 +68,7 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
             "height": meta["upscaled"].get("height"),
             "published_bytes": meta["published"].get("bytes"),
             "format": meta["published"].get("format"),
+            "repair": meta["repaired"].get("repair"),  # what the repair did: "repaired 3 region(s), ...", "off: ..."
             "colorized": meta["colorized"].get("colorized"),
             "noise_level": photo_settings.noise_level,
             "model": photo_settings.model,

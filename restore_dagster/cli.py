@@ -4,7 +4,8 @@
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
-    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto] [--reset]
+    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
+                                         [--repair on|off|auto] [--repair-threshold P] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
@@ -22,7 +23,7 @@ from pathlib import Path
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
-from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS
+from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS, REPAIR_MODES
 
 
 def cmd_add(args, layout: Layout) -> int:
@@ -198,6 +199,7 @@ def cmd_settings(args, layout: Layout) -> int:
     changes = {
         "noise_level": args.noise_level, "render_factor": args.render_factor, "model": args.model,
         "colorize": args.colorize, "long_side": args.long_side,
+        "repair": args.repair, "repair_threshold": args.repair_threshold,
     }
     if args.key == DEFAULTS_KEY:
         if args.reset:
@@ -350,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--model", choices=MODELS)
     settings.add_argument("--colorize", choices=COLORIZE_MODES)
     settings.add_argument("--long-side", type=int)
+    settings.add_argument("--repair", choices=REPAIR_MODES,
+                          help="scratch and dust repair: auto (skips masks too large to be damage), on or off")
+    settings.add_argument("--repair-threshold", type=float,
+                          help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     weights = sub.add_parser("weights", help="check or download the DeOldify weights")

@@ -10,9 +10,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-STAGES = ("scanned", "upscaled", "colorized", "compressed", "published")
+STAGES = ("scanned", "repaired", "upscaled", "colorized", "compressed", "published")
 # Stages whose output a user may replace with a hand-edited file (published is a copy of compressed).
-TOUCHUP_STAGES = ("scanned", "upscaled", "colorized", "compressed")
+TOUCHUP_STAGES = ("scanned", "repaired", "upscaled", "colorized", "compressed")
+# Not a stage: the owner's corrections of the repair mask (touchups/repair-mask/<album>/<photo>.png),
+# an input of `repaired` rather than a replacement of its output.
+REPAIR_MASK_DIRNAME = "repair-mask"
 # Folder inside each album where restorations are published; the gallery never treats it as uploads.
 PUBLISHED_DIRNAME = "restored"
 
@@ -67,11 +70,16 @@ class Layout:
     def touchup_dir(self, stage: str) -> Path:
         return self.touchups / stage
 
+    @property
+    def repair_masks(self) -> Path:
+        return self.touchups / REPAIR_MASK_DIRNAME
+
     def ensure(self) -> "Layout":
         for path in (self.gallery, self.stages, self.touchups, self.state, self.weights):
             path.mkdir(parents=True, exist_ok=True)
         for stage in TOUCHUP_STAGES:
             self.touchup_dir(stage).mkdir(parents=True, exist_ok=True)
+        self.repair_masks.mkdir(parents=True, exist_ok=True)
         return self
 
 

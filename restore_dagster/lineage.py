@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restore_dagster.config import STAGES, TOUCHUP_STAGES, Layout
+from restore_dagster.config import REPAIR_MASK_DIRNAME, STAGES, TOUCHUP_STAGES, Layout
 from restore_dagster.files import atomic_write_json, read_json
 from restore_dagster.gallery import IMAGE_SUFFIXES
 from restore_dagster.keys import split_key
 from restore_dagster.settings import PhotoSettings
 
 # Bump a stage's salt when its algorithm changes in a way that should redo existing outputs.
-STAGE_SALT = {"scanned": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "2"}
+STAGE_SALT = {"scanned": "1", "repaired": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "2"}
 # published 2: restorations are named after the whole upload name (``a.jpg.restored.webp``), so
 # ``a.jpg`` and ``a.png`` no longer share one; every photo is re-published once under its new name.
 STAGE_SETTINGS = {
     "scanned": (),
+    "repaired": ("repair", "repair_threshold"),
     "upscaled": ("noise_level", "long_side"),
     "colorized": ("colorize", "model", "render_factor"),
     "compressed": ("ssim_floor", "max_bytes"),
@@ -45,9 +46,11 @@ def fingerprints(
 ) -> dict[str, str]:
     """The fingerprint each stage's output should carry, in stage order.
 
-    ``weights`` maps a DeOldify model to the identity of its checkpoint (see ``weights_signatures``):
-    new or changed weights re-colourise, so photos that failed for want of weights are redone once
-    the weights are in place.
+    ``weights`` maps a model to the identity of its checkpoint (see ``weights_signatures``):
+    new or changed weights re-colourise (DeOldify) or re-repair (the scratch detector, LaMa), so
+    photos that went without a step for want of weights are redone once the weights are in place.
+    ``touchups`` may also hold the owner's repair-mask corrections under ``REPAIR_MASK_DIRNAME``:
+    they change only ``repaired`` (and what follows it).
     """
     result, upstream = {}, source_signature
     for stage in STAGES:
@@ -59,8 +62,15 @@ def fingerprints(
         }
         if stage == "colorized" and settings.colorize != "off":
             parts["weights"] = (weights or {}).get(settings.model)
+        if stage == "repaired" and settings.repair != "off" and "repaired" not in touchups:
+            # A hand-repaired image replaces the output whatever the models or the mask say.
+            parts["weights"] = {kind: (weights or {}).get(kind) for kind in REPAIR_WEIGHTS}
+            parts["mask"] = touchups.get(REPAIR_MASK_DIRNAME)
         upstream = result[stage] = _digest(parts)
     return result
+
+
+REPAIR_WEIGHTS = ("scratch", "lama")  # the checkpoints `repaired` uses (models/weights.py kinds)
 
 
 def weights_signatures(layout: Layout) -> dict[str, str]:
@@ -99,9 +109,31 @@ def touchup_path(layout: Layout, stage: str, key: str) -> Path | None:
     return None
 
 
+def repair_mask_path(layout: Layout, key: str) -> Path:
+    """The owner's corrections of ``key``'s repair mask: ``touchups/repair-mask/<album>/<photo>.png``.
+
+    White (>= 192, not transparent) adds to the detected mask, black (<= 63) removes from it, the
+    rest (mid-grey, transparent) leaves it to the detectors; see assets/repaired.py.
+    """
+    album, photo = split_key(key)
+    return layout.repair_masks / album / f"{photo}.png"
+
+
 def scan_touchups(layout: Layout) -> dict[str, dict[str, str]]:
-    """``{key: {stage: signature}}`` for every touch-up file, in one walk of the touch-up folders."""
+    """``{key: {stage: signature}}`` for every touch-up file, in one walk of the touch-up folders.
+
+    Repair-mask corrections are listed under ``REPAIR_MASK_DIRNAME`` beside the stages.
+    """
     found: dict[str, dict[str, str]] = {}
+    if layout.repair_masks.is_dir():
+        for album in os.scandir(layout.repair_masks):
+            if not album.is_dir():
+                continue
+            for entry in os.scandir(album.path):
+                stem, suffix = os.path.splitext(entry.name)
+                if suffix == ".png" and not entry.name.startswith(".") and entry.is_file():
+                    st = entry.stat()
+                    found.setdefault(f"{album.name}/{stem}", {})[REPAIR_MASK_DIRNAME] = f"{st.st_size}:{st.st_mtime_ns}"
     for stage in TOUCHUP_STAGES:
         root = layout.touchup_dir(stage)
         if not root.is_dir():
@@ -123,6 +155,9 @@ def touchup_signatures(layout: Layout, key: str) -> dict[str, str]:
         path = touchup_path(layout, stage, key)
         if path is not None:
             sigs[stage] = file_signature(path)
+    mask = file_signature(repair_mask_path(layout, key))
+    if mask is not None:
+        sigs[REPAIR_MASK_DIRNAME] = mask
     return sigs
 
 

@@ -22,6 +22,7 @@ WRITE_EVERY_S = 1.0
 LOG_EVERY_S = 5.0
 ACTIVITY = {
     "scanned": "reading the scan",
+    "repaired": "repairing scratches and dust",
     "upscaled": "upscaling",
     "colorized": "colourising",
     "compressed": "compressing",
@@ -78,8 +79,8 @@ class PhotoProgress:
             self.log.info(f"{self.record['stage']} {self.record['key']}: started "
                           f"(photo {self.record['photo']} of {self.record['photos']} in this run)")
 
-    def tiles(self, done: int, total: int) -> None:
-        self.record.update(done=done, total=total)
+    def tiles(self, done: int, total: int, unit: str = "tiles") -> None:
+        self.record.update(done=done, total=total, unit=unit)
         now = time.monotonic()
         finished = total and done >= total
         if finished or now - self._written >= WRITE_EVERY_S:

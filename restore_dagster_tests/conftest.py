@@ -36,7 +36,11 @@ def file_digest(path: Path) -> str:
 
 @pytest.fixture
 def layout(tmp_path, monkeypatch) -> Layout:
-    """A fresh storage root; small project defaults so a photo runs through all stages in seconds."""
+    """A fresh storage root; small project defaults so a photo runs through all stages in seconds.
+
+    Repair is off by default here (so no test needs the repair networks' weights or their minutes
+    on a CPU); the repair tests (pipeline/test_repair_stage.py) turn it on.
+    """
     from restore_dagster.settings import SettingsStore
 
     home = tmp_path / "restore_home"
@@ -44,7 +48,7 @@ def layout(tmp_path, monkeypatch) -> Layout:
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
     monkeypatch.delenv("RESTORE_GALLERY", raising=False)
     result = Layout.from_env().ensure()
-    SettingsStore(result.state).set_defaults(long_side=96, render_factor=8, noise_level=1, max_bytes=200_000, ssim_floor=0.9)
+    SettingsStore(result.state).set_defaults(long_side=96, render_factor=8, noise_level=1, max_bytes=200_000, ssim_floor=0.9, repair="off")
     return result
 
 

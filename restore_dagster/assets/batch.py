@@ -47,6 +47,8 @@ class RestoreConfig(dg.Config):
     render_factor: int | None = None
     ssim_floor: float | None = None
     max_bytes: int | None = None
+    repair: str | None = None
+    repair_threshold: float | None = None
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -39,7 +39,8 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
     from restore_dagster.models import deoldify
 
     upscaled = job.upstream("upscaled")
-    is_grey = bool(job.upstream("scanned").metadata.get("is_grey"))
+    # Measured in `repaired` without the defects it found: white scratches on a sepia print are not colour.
+    is_grey = bool(job.upstream("repaired").metadata.get("is_grey"))
     settings = job.settings
     out = job.output("colorized", "png")
     before = imaging.decode_stage_file(upscaled.file)

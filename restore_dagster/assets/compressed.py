@@ -14,15 +14,21 @@ EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp"}
 
 
 def restoration_note(job: PhotoJob) -> str:
+    repaired = job.upstream("repaired").metadata
     upscaled = job.upstream("upscaled").metadata
     colorized = job.upstream("colorized").metadata
-    parts = [f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px"]
+    parts = []
+    if repaired.get("repaired"):
+        parts.append(f"scratches and dust painted out by LaMa ({repaired.get('regions')} region(s))")
+    parts.append(f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px")
     if colorized.get("colorized"):
         parts.append(f"{colorized.get('model')} render_factor {colorized.get('render_factor')} (AI-colourised)")
     # A step skipped for want of its model is said so, never claimed: "no colour yet (colour pending: ...)".
-    for step in pending_steps(job.upstream(s) for s in ("scanned", "upscaled", "colorized")):
-        parts.append(f"no {step.step} yet ({step.headline})")
-    if any(job.upstream(s).metadata.get("touched_up") for s in ("scanned", "upscaled", "colorized")):
+    above = ("scanned", "repaired", "upscaled", "colorized")
+    for step in pending_steps(job.upstream(s) for s in above):
+        partly = step.step == "repair" and repaired.get("repaired")  # specks done, scratch detection waits
+        parts.append(f"{'no scratch detection' if partly else 'no ' + step.step} yet ({step.headline})")
+    if any(job.upstream(s).metadata.get("touched_up") for s in above):
         parts.append("with manual touch-ups")
     return "Restored by restore_dagster: " + ", ".join(parts)
 

@@ -12,12 +12,12 @@ from restore_dagster.resources import GpuResource, StorageResource
 def upscale_photo(job: PhotoJob) -> StageOutput:
     from restore_dagster.models import waifu2x
 
-    scanned = job.upstream("scanned")
+    repaired = job.upstream("repaired")  # the scan with its scratches and dust painted out
     settings = job.settings
     if job.touchup:
         image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
     else:
-        source = imaging.decode_stage_file(scanned.file)
+        source = imaging.decode_stage_file(repaired.file)
         image = waifu2x.upscale_to(
             source,
             long_side=settings.long_side,
@@ -59,7 +59,7 @@ def target_size_check(done):
 
 @stage_asset(
     gpu=True,
-    deps=["scanned"],
+    deps=["repaired"],
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("reached_target_size", asset="upscaled",
                                    description="The upscaled photo's long side is exactly the configured target.")],

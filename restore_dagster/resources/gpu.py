@@ -46,12 +46,16 @@ class GpuResource(dg.ConfigurableResource):
 
     DeOldify weights: an explicit path per model (``$RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS`` /
     ``$RESTORE_DEOLDIFY_STABLE_WEIGHTS`` when empty), else the verified cache under the storage root,
-    downloaded there when ``download_weights`` is true.
+    downloaded there when ``download_weights`` is true. The repair models likewise:
+    ``scratch_weights`` (BOPBTL's ``FT_Epoch_latest.pt``, ``$RESTORE_SCRATCH_WEIGHTS`` when empty) and
+    ``lama_weights`` (big-lama's ``best.ckpt``, ``$RESTORE_LAMA_WEIGHTS`` when empty).
     """
 
     device: str = ""
     artistic_weights: str = ""
     stable_weights: str = ""
+    scratch_weights: str = ""
+    lama_weights: str = ""
     download_weights: bool = True
     weights_dir: str = ""
 
@@ -86,7 +90,10 @@ class GpuResource(dg.ConfigurableResource):
 
         if kind in self._weights_errors:  # tried this run already: fail every photo fast, download once
             raise self._weights_errors[kind]
-        explicit = {"artistic": self.artistic_weights, "stable": self.stable_weights}.get(kind) or None
+        explicit = {
+            "artistic": self.artistic_weights, "stable": self.stable_weights,
+            "scratch": self.scratch_weights, "lama": self.lama_weights,
+        }.get(kind) or None
         # Without a configured path, resolve_weights reads the kind's environment variable itself,
         # so an error names the variable (the owner's fix) rather than "explicit_path argument".
         explicit_path = Path(explicit).expanduser() if explicit else None
@@ -110,6 +117,32 @@ class GpuResource(dg.ConfigurableResource):
             self.free_memory()
             self._models[key] = deoldify.load_generator(kind, self.weights_for(kind), device=self.torch_device)
         return self._models[key]
+
+    def scratch_detector(self):
+        """BOPBTL's scratch-detection UNet, loaded once per run (raises WeightsError like ``colorizer``)."""
+        from restore_dagster.models import scratch_detection
+
+        key = ("repair", "scratch")
+        if key not in self._models:
+            self._models[key] = scratch_detection.load_detector(self.weights_for("scratch"), device=self.torch_device)
+        return self._models[key]
+
+    def inpainter(self):
+        """LaMa's big-lama generator, loaded once per run (raises WeightsError like ``colorizer``)."""
+        from restore_dagster.models import lama
+
+        key = ("repair", "lama")
+        if key not in self._models:
+            self._models[key] = lama.load_inpainter(self.weights_for("lama"), device=self.torch_device)
+        return self._models[key]
+
+    def release_models(self, family: str) -> None:
+        """Drop the cached models of one family ("repair", "deoldify"): the repair networks are needed
+        by one stage only, and the upscaler and colouriser that follow want the memory."""
+        for key in [k for k in self._models if k[0] == family]:
+            del self._models[key]
+        if self._device is not None:
+            self.free_memory(label=f"{family} models released")
 
     def free_memory(self, logger: Any = None, label: str = "") -> None:
         """Drop what the last photo left behind; the cached models stay."""

@@ -131,17 +131,22 @@ class StateReader:
 
 def _restoration_details(layout: Layout, key: str) -> dict:
     """What the published restoration was made with, from the stage records (empty when none)."""
-    records = {stage: read_record(layout, stage, key) for stage in ("upscaled", "colorized", "published")}
+    records = {stage: read_record(layout, stage, key) for stage in ("repaired", "upscaled", "colorized", "published")}
     if records["published"] is None:
         return {}
     colour = records["colorized"].metadata if records["colorized"] else {}
     upscale = records["upscaled"].metadata if records["upscaled"] else {}
+    repair = records["repaired"].metadata if records["repaired"] else {}
     published = records["published"].metadata
     return {
         "colorized": bool(colour.get("colorized")),
         "model": colour.get("model", ""),
         "render_factor": colour.get("render_factor", 0),
         "noise_level": upscale.get("noise_level"),
+        "repaired": bool(repair.get("repaired")),
+        "repair": repair.get("repair", ""),  # one line: "repaired 3 region(s), 0.42% of the photo", "nothing to repair"
+        "repair_regions": repair.get("regions", 0),
+        "repair_coverage_percent": repair.get("coverage_percent", 0.0),
         "width": published.get("width"),
         "height": published.get("height"),
         "format": published.get("format", ""),
