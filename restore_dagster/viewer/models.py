@@ -52,5 +52,5 @@ class UploadOut(BaseModel):
 
 
 class RepairMaskOut(BaseModel):
-    detail: str  # "saved" or "forgotten"
+    detail: str  # "saved"
     photo: PhotoOut  # the photo's state right after: queued to be repaired again

@@ -21,16 +21,17 @@ from PIL import Image, UnidentifiedImageError
 
 from restore_dagster.config import Layout
 from restore_dagster.files import atomic_write_bytes
+from restore_dagster.imaging import ImageError
+from restore_dagster.imaging.repair_mask import ADD_MIN, REMOVE_MAX, read_corrections
 from restore_dagster.imaging.sampling import fit_within
-from restore_dagster.keys import split_key
-from restore_dagster.lineage import read_record, stage_file
+from restore_dagster.lineage import file_signature, read_record, repair_mask_path, stage_file
+from restore_dagster.optional_steps import steps_of
 from restore_dagster.viewer.uploads import MIB, size_limit_text
 
 log = logging.getLogger(__name__)
 
 EDITOR_SIDE = 2048  # the brush canvas' long side: the screen rendition's, so the strokes match the picture
 MAX_CORRECTION_BYTES = 16 * MIB  # a painted mask is mostly flat: a few hundred KiB even at 6000×4000
-ADD_MIN, REMOVE_MAX = 192, 63  # the bands of the contract: >= 192 repair here, <= 63 never, between untouched
 REPAIR, NEVER, UNTOUCHED = 255, 0, 128
 _MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX"}
 OVERLAY = {"mask": (255, 0, 64, 150), "never": (0, 140, 255, 120)}  # red: will be repaired; blue: kept as is
@@ -50,9 +51,8 @@ class EditorGeometry:
 
 
 def correction_path(layout: Layout, key: str) -> Path:
-    """``touchups/repair-mask/<album>/<photo>.png`` (the one place this web side names it)."""
-    album, photo = split_key(key)
-    return layout.touchups / "repair-mask" / album / f"{photo}.png"
+    """``touchups/repair-mask/<album>/<photo>.png``, where the ``repaired`` stage reads it."""
+    return repair_mask_path(layout, key)
 
 
 def final_mask_path(layout: Layout, key: str) -> Path:
@@ -121,17 +121,12 @@ def read_existing(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, np.nda
     strokes replace it rather than being refused for a file they cannot fix from a phone.
     """
     try:
-        with Image.open(path, formats=("PNG",)) as image:
-            if image.width * image.height > 4 * size[0] * size[1]:
-                raise ValueError(f"{image.width}×{image.height} is far larger than the scan")
-            image.load()
-            repair, never = _bands(image)
+        return read_corrections(path, size)  # the stage's own reading: the same bands, the same resizing
     except FileNotFoundError:
         return None
-    except (OSError, SyntaxError, ValueError, EOFError, CorrectionRefused) as exc:
+    except (ImageError, OSError) as exc:
         log.warning("%s: cannot read the earlier repair-mask correction (%s); the new one replaces it", path, exc)
         return None
-    return _at_size(repair, size), _at_size(never, size)
 
 
 def merge(existing: tuple[np.ndarray, np.ndarray] | None, repair: np.ndarray, never: np.ndarray) -> np.ndarray:
@@ -194,3 +189,31 @@ def _max_reduce(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (mask.shape[1], mask.shape[0]) == tuple(size):
         return mask
     return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0  # float: no rounding to 0
+
+
+def repair_panel(layout: Layout, key: str | None) -> dict:
+    """What the owner's Repair panel shows: the last run's result from ``repaired``'s record, the
+    step still pending (weights missing, with the owner's fix), and what the editor needs."""
+    if key is None:
+        return {"geometry": None, "record": None, "pending": None, "has_correction": False, "has_overlay": False, "version": ""}
+    record = read_record(layout, "repaired", key)
+    meta = record.metadata if record else {}
+    pending = next((step for step in steps_of(meta) if step.step == "repair"), None)
+    correction, mask = correction_path(layout, key), final_mask_path(layout, key)
+    # Changes whenever what the overlay shows changes, so the browser never keeps an old one.
+    version = "-".join(file_signature(path) or "0" for path in (mask, correction)).replace(":", "")
+    return {
+        "geometry": geometry(layout, key),
+        "record": {
+            "summary": str(meta.get("repair") or ""),
+            "repaired": bool(meta.get("repaired")),
+            "coverage": meta.get("coverage_percent"),
+            "regions": meta.get("regions"),
+            "device": str(meta.get("device") or ""),
+            "seconds": meta.get("seconds"),
+        } if record else None,
+        "pending": pending,
+        "has_correction": correction.is_file(),
+        "has_overlay": correction.is_file() or mask.is_file(),  # else the overlay is a 404: not asked for
+        "version": version,
+    }

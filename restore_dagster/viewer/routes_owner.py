@@ -197,11 +197,13 @@ def photo_settings(
     request: Request, album: str, photo: str,
     render_factor: Annotated[int, Form()], model: Annotated[str, Form()],
     noise_level: Annotated[int, Form()], colorize: Annotated[str, Form()],
+    repair: Annotated[str | None, Form(max_length=10)] = None, repair_threshold: Annotated[float | None, Form()] = None,
 ):
     key, url = _photo_key(request, album_scope(request, album), photo)
     svc = services(request)
-    try:
-        svc.settings.set(key, render_factor=render_factor, model=model, noise_level=noise_level, colorize=colorize)
+    try:  # the repair fields may be left out (an older page): the stored values stay
+        svc.settings.set(key, render_factor=render_factor, model=model, noise_level=noise_level, colorize=colorize,
+                         repair=repair, repair_threshold=repair_threshold)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     # A failure on the old settings no longer applies; the sensor sees new fingerprints and re-runs.

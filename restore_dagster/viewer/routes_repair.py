@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from restore_dagster.imaging import ImageError
 from restore_dagster.lineage import clear_failure, stage_file
@@ -80,17 +80,23 @@ def correct_repair_mask(request: Request, album: str, photo: str, file: Annotate
         save_correction(svc.layout, key, data, geo)
     except CorrectionRefused as exc:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    detail = "saved"
+    if svc.settings.get(key).repair == "off":
+        # Painting "repair here" is asking for a repair: with repair off the stage would ignore the
+        # corrections (they are not even in its fingerprint), so the photo goes back to automatic.
+        svc.settings.set(key, repair="auto")
+        detail = "saved; repair was off for this photo and is now automatic"
     # As a settings change does: a failure on the old mask no longer applies, and the changed
     # correction file changes `repaired`'s fingerprint, so the photo is redone from there.
     clear_failure(svc.layout, key)
-    return models.RepairMaskOut(detail="saved", photo=photo_status_json(request, scope, filename))
+    return models.RepairMaskOut(detail=detail, photo=photo_status_json(request, scope, filename))
 
 
-@router.post(PHOTO + "/repair-mask/forget", dependencies=[Depends(owner_change)], response_model=models.RepairMaskOut,
+@router.post(PHOTO + "/repair-mask/forget", dependencies=[Depends(owner_change)], status_code=303,
              summary="Forget every correction of the repair mask and repair again from the detectors alone")
 def forget_repair_mask(request: Request, album: str, photo: str):
     scope, filename, key, _ = _editing(request, album, photo)
     svc = services(request)
     correction_path(svc.layout, key).unlink(missing_ok=True)
     clear_failure(svc.layout, key)
-    return models.RepairMaskOut(detail="forgotten", photo=photo_status_json(request, scope, filename))
+    return RedirectResponse(scope.photo_url(find_photo(svc, scope, filename)), status_code=303)

@@ -14,10 +14,11 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from restore_dagster.imaging import ImageError
-from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
+from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES
 from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
 from restore_dagster.viewer.pages import Scope, language, render
+from restore_dagster.viewer.repair_edits import repair_panel
 from restore_dagster.viewer.services import Services
 from restore_dagster.viewer.states import PhotoStatus
 
@@ -125,7 +126,9 @@ def photo_page(request: Request, scope: Scope, filename: str):
     return render(
         request, "photo.html", scope=scope, photo=photo, item=item,
         details=status.details, settings=status.settings if scope.can_edit else None,
-        noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES,
+        noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES, repair_modes=REPAIR_MODES,
+        # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
+        repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
         neighbours=_neighbours(svc, scope, photo),
     )
 

@@ -143,7 +143,9 @@ async function pollState(viewer) {
             return;
           }
         }
-        if (photo.state === "failed" || photo.state === "partial") window.location.reload();  // shows why
+        // Shows why; never over the owner's unsent repair-mask strokes (repair.js).
+        const keep = window.restore.keepPage && window.restore.keepPage();
+        if ((photo.state === "failed" || photo.state === "partial") && !keep) window.location.reload();
       }
     } catch (e) { /* try again next time */ }
   }
