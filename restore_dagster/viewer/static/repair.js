@@ -122,6 +122,7 @@ function setupMaskEditor(editor) {
   editor.querySelectorAll("[data-tool]").forEach((button) => {
     button.addEventListener("click", () => {
       tool = button.dataset.tool;
+      editor.dataset.currentTool = tool; // the size dot takes the tool's colour
       editor.querySelectorAll("[data-tool]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
     });
   });
@@ -172,11 +173,13 @@ function setupMaskEditor(editor) {
       changed();
       message.className = "mask-message ok";
       message.textContent = editor.dataset.msgSaved;
+      message.scrollIntoView({ block: "nearest" }); // below the button the thumb just pressed
       if (editor.dataset.overlayBase) loadOverlay(`${editor.dataset.overlayBase}?v=${Date.now()}`);
       showState(body.photo);
     } catch (error) {
       message.className = "mask-message error";
       message.textContent = `${editor.dataset.msgFailed} ${error.message}`;
+      message.scrollIntoView({ block: "nearest" });
     } finally {
       sending = false;
       refreshButtons();

@@ -1,0 +1,146 @@
+"""The repair-mask editor in a real browser at phone size, painted with a finger (real touch events).
+
+Open a restored photo's Repair panel, paint a stroke, undo it, paint again and erase somewhere
+else, press "Repair again": the correction file on disk has white where the brush went, black where
+the eraser went and nothing where the undone stroke was; the viewer's badge says the photo waits
+to be restored again, and the pipeline's plan re-runs that photo from ``repaired`` and nothing
+before it. Screenshots go to ``test-artifacts/screenshots/`` (2x-repair-*).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from restore_dagster.lineage import read_record, repair_mask_path, stage_file, write_record
+from restore_dagster.settings import SettingsStore
+from restore_dagster_tests.conftest import write_scan
+from restore_dagster_tests.test_sync import mark_done, plan
+from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD
+from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
+    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, playwright_api, site,
+)
+
+SCAN = (480, 360)
+
+
+def _restored_and_scanned(app, layout) -> tuple[str, str]:
+    """A photo done through every stage, with a scan and a repaired mask showing one scratch."""
+    library = app.state.services.library
+    album = library.create_album("Scratched prints")
+    write_scan(library.root / album.folder / "grandpa.jpg", grey=True, size=SCAN, seed=4)
+    SettingsStore(layout.state).set_defaults(repair="auto")
+    key = plan(layout).added[0]
+    mark_done(layout, key)
+    scan = stage_file(layout, "scanned", key, "png")
+    write_scan(scan, grey=False, size=SCAN, seed=4, fmt="PNG")
+    scanned = read_record(layout, "scanned", key)
+    write_record(layout, "scanned", key, scanned.fingerprint, scan, {"width": SCAN[0], "height": SCAN[1]})
+    mask = Image.new("L", SCAN, 0)
+    ImageDraw.Draw(mask).line([(40, 300), (440, 260)], fill=255, width=3)  # the scratch the detector found
+    mask.save(stage_file(layout, "repaired", key, "mask.png"))
+    library.gallery.publish(f"{album.folder}/grandpa.jpg", write_scan(layout.root / "restored.jpg", size=SCAN, seed=4).read_bytes(), "jpg")
+    assert plan(layout).requests == []
+    return f"/albums/{album.folder}/photos/grandpa.jpg", key
+
+
+def _swipe(cdp, points) -> None:
+    """One finger down at the first point, moved through the rest, lifted: real touch events."""
+    first, *rest = points
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": first[0], "y": first[1]}]})
+    for x, y in rest:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def _line(box, start, end, steps=12):
+    """Viewport points along a line given in fractions of the canvas box."""
+    return [(box["x"] + box["width"] * (start[0] + (end[0] - start[0]) * i / steps),
+             box["y"] + box["height"] * (start[1] + (end[1] - start[1]) * i / steps)) for i in range(steps + 1)]
+
+
+def _canvas_alpha(page, fx, fy) -> int:
+    """The stroke layer's opacity at a point of the canvas (fractions of its size)."""
+    return page.evaluate(
+        "([fx, fy]) => { const c = document.getElementById('mask-canvas');"
+        " return c.getContext('2d').getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data[3]; }",
+        [fx, fy])
+
+
+def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwright_api, site, layout):
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    app, base = site
+    photo_url, key = _restored_and_scanned(app, layout)
+
+    owner = Watched(browser.new_context(**PHONE))
+    page = owner.page
+    try:
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(base + photo_url)
+        expect(page.locator("#state-badge")).to_have_text("Restored")
+        expect(page.locator("#mask-canvas")).to_be_hidden()  # folded away until asked for
+        page.locator("#repair-panel > summary").click()
+        canvas = page.locator("#mask-canvas")
+        expect(canvas).to_be_visible()
+        assert canvas.evaluate("el => getComputedStyle(el).touchAction") == "none"
+        _images_loaded(page, "#mask-stage img.mask-photo")
+        canvas.scroll_into_view_if_needed()
+        # The detector's scratch is drawn over the scan (red) before anything is painted.
+        page.wait_for_function("() => { const c = document.getElementById('mask-canvas');"
+                               " const y = Math.floor(c.height * 280 / 360);"
+                               " return c.getContext('2d').getImageData(Math.floor(c.width / 2), y, 1, 1).data[3] > 0; }")
+        for button in ("#mask-undo", "#mask-clear", "#mask-submit"):
+            expect(page.locator(button)).to_be_disabled()
+        box = canvas.bounding_box()
+        width = page.evaluate("() => window.innerWidth")
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        for control in ("[data-tool=brush]", "[data-tool=eraser]", "#mask-undo", "#mask-clear", "#mask-submit"):
+            size = page.locator(control).bounding_box()
+            assert size["height"] >= 44 and size["width"] >= 44, f"{control} is smaller than a thumb: {size}"
+        owner.shot("21-repair-editor", full_page=False)
+
+        cdp = page.context.new_cdp_session(page)
+        scroll = page.evaluate("() => window.scrollY")
+        # 1. A vertical stroke: the finger paints, the page does not scroll.
+        _swipe(cdp, _line(box, (0.15, 0.15), (0.15, 0.45)))
+        assert page.evaluate("() => window.scrollY") == scroll, "painting scrolled the page"
+        expect(page.locator("#mask-undo")).to_be_enabled()
+        expect(page.locator("#mask-submit")).to_be_enabled()
+        assert _canvas_alpha(page, 0.15, 0.3) > 0, "the stroke is not drawn"
+        # 2. Undo takes it away again.
+        page.locator("#mask-undo").click()
+        assert _canvas_alpha(page, 0.15, 0.3) == 0, "undo left the stroke"
+        expect(page.locator("#mask-submit")).to_be_disabled()
+        # 3. Paint again, a wider brush, across the middle; then erase a piece of the scratch.
+        page.locator("#mask-size").fill("40")
+        _swipe(cdp, _line(box, (0.2, 0.5), (0.8, 0.5)))
+        page.locator("[data-tool=eraser]").click()
+        expect(page.locator("[data-tool=eraser]")).to_have_attribute("aria-pressed", "true")
+        _swipe(cdp, _line(box, (0.3, 0.78), (0.45, 0.78)))
+        expect(page.locator("#mask-undo")).to_be_enabled()
+        owner.shot("22-repair-painted", full_page=False)
+
+        page.locator("#mask-submit").click()
+        message = page.locator("#mask-message")
+        expect(message).to_have_text("Saved: the photo is repaired again with your corrections.")
+        assert message.bounding_box()["y"] + message.bounding_box()["height"] <= PHONE["viewport"]["height"] + 1, "the answer is off-screen"
+        expect(page.locator("#state-badge")).to_have_text("Waiting")
+        expect(page.locator("#mask-submit")).to_be_disabled()
+        owner.shot("23-repair-saved", full_page=False)
+        owner.assert_no_errors()
+    finally:
+        owner.context.close()
+
+    with Image.open(repair_mask_path(layout, key)) as image:
+        assert image.size == SCAN and image.mode == "L"
+        written = np.asarray(image)
+    at = lambda fx, fy: int(written[int(fy * SCAN[1]), int(fx * SCAN[0])])  # noqa: E731
+    assert at(0.5, 0.5) == 255 and at(0.25, 0.5) == 255 and at(0.75, 0.5) == 255, "white where the brush went"
+    assert at(0.37, 0.78) == 0, "black where the eraser went"
+    assert at(0.15, 0.3) == 128, "nothing where the undone stroke was"
+    assert at(0.9, 0.1) == 128
+    assert set(np.unique(written)) == {0, 128, 255}
+    # The pipeline redoes this photo from `repaired`: the scan is kept.
+    assert [(r.start, r.keys) for r in plan(layout).requests] == [("repaired", (key,))]
