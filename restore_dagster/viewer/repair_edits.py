@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ EDITOR_SIDE = 2048  # the brush canvas' long side: the screen rendition's, so th
 MAX_CORRECTION_BYTES = 16 * MIB  # a painted mask is mostly flat: a few hundred KiB even at 6000×4000
 REPAIR, NEVER, UNTOUCHED = 255, 0, 128
 _MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX"}
+_MERGING = threading.Lock()
 OVERLAY = {"mask": (255, 0, 64, 150), "never": (0, 140, 255, 120)}  # red: will be repaired; blue: kept as is
 
 
@@ -144,10 +146,11 @@ def save_correction(layout: Layout, key: str, data: bytes, geo: EditorGeometry) 
     """Check the uploaded strokes, merge them over the earlier correction and write the file atomically."""
     repair, never = read_upload(data, geo)
     path = correction_path(layout, key)
-    merged = merge(read_existing(path, geo.scan), repair, never)
-    buffer = io.BytesIO()
-    Image.fromarray(merged, "L").save(buffer, "PNG")
-    return atomic_write_bytes(path, buffer.getvalue())
+    with _MERGING:  # two saves at once (two tabs) must not each merge over the same old file and lose one
+        merged = merge(read_existing(path, geo.scan), repair, never)
+        buffer = io.BytesIO()
+        Image.fromarray(merged, "L").save(buffer, "PNG")
+        return atomic_write_bytes(path, buffer.getvalue())
 
 
 def overlay_png(layout: Layout, key: str, geo: EditorGeometry) -> bytes | None:

@@ -26,6 +26,7 @@ with the same token, changed settings and a cleared failure are put back. Titles
 from __future__ import annotations
 
 import collections
+import io
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -33,13 +34,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from restore_dagster.lineage import failure_path, fingerprints, record_failure, scan_touchups, weights_signatures, write_record
+from restore_dagster.lineage import (
+    failure_path, fingerprints, record_failure, repair_mask_path, scan_touchups, stage_file, weights_signatures, write_record,
+)
 from restore_dagster.registry import RegistryStore
-from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, SettingsStore
+from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, SettingsStore
 from restore_dagster.sync import plan_sync
 from restore_dagster.viewer.views import KINDS
 from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD, create_album, csrf_of, jpeg_bytes, share_token, upload
@@ -71,6 +75,8 @@ MUST_SUCCEED_OWNER = [
     "POST /albums/{album}/share/revoke", "POST /albums/{album}/photos", "POST /albums/{album}/photos/{photo}/rename",
     "POST /albums/{album}/photos/{photo}/delete", "POST /albums/{album}/photos/{photo}/settings",
     "POST /albums/{album}/photos/{photo}/retry", "POST /trash/{item}/restore",
+    "GET /albums/{album}/photos/{photo}/repair/scan", "GET /albums/{album}/photos/{photo}/repair/mask",
+    "POST /albums/{album}/photos/{photo}/repair-mask", "POST /albums/{album}/photos/{photo}/repair-mask/forget",
 ]
 
 
@@ -172,6 +178,15 @@ def _register_and_publish(layout, gallery: Gallery) -> None:
         if name == gallery.restored:
             library.gallery.publish(entry.source, jpeg_bytes((80, 60), 200, "RGB"), "jpg")
             write_record(layout, "published", key, desired["published"], None, {"width": 80, "height": 60, "format": "JPEG", "bytes": 1})
+            # Scanned and repaired, so the repair-mask editor's routes have a scan and a mask to serve.
+            scan = stage_file(layout, "scanned", key, "png")
+            scan.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (64, 48), (90, 80, 70)).save(scan)
+            write_record(layout, "scanned", key, desired["scanned"], scan, {"width": 64, "height": 48})
+            mask = stage_file(layout, "repaired", key, "mask.png")
+            mask.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("L", (64, 48), 255).save(mask)
+            gallery.state_files[repair_mask_path(layout, key)] = None  # a saved correction is removed again
         else:
             record_failure(layout, key, "colorized", desired["colorized"], "out of memory", None)
     for path in (layout.state / "settings.json", failure_path(layout, registry.key_for(f"{gallery.folder}/{gallery.failed}"))):
@@ -221,9 +236,20 @@ VALID_BODIES = {
     "POST /albums/{album}/photos/{photo}/settings": st.fixed_dictionaries({
         "render_factor": st.integers(7, 64), "model": st.sampled_from(MODELS),
         "noise_level": st.sampled_from(NOISE_LEVELS), "colorize": st.sampled_from(COLORIZE_MODES),
+        "repair": st.sampled_from(REPAIR_MODES), "repair_threshold": st.floats(0.05, 0.95),
     }),
+    "POST /albums/{album}/photos/{photo}/repair-mask": st.integers(1, 40).map(lambda w: {"file": _painted_png((64, 48), w)}),
     "POST /login": st.just({"password": OWNER_PASSWORD, "next": "/albums"}),
 }
+
+
+def _painted_png(size: tuple[int, int], width: int) -> bytes:
+    """A repair-mask correction as the editor sends it: a white box on transparent."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    image.paste((255, 255, 255, 255), (0, 0, width, size[1]))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def flatmap_body(context, body):
