@@ -200,7 +200,7 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     SettingsStore(layout.state).set_defaults(repair="auto")
     resources = {"storage": StorageResource(home=str(layout.root)), "gpu": gpu(artistic_weights)}
     scan = scratched_scan(layout.gallery / "al" / "x.png")
-    mark_scratch(layout, "al/x")
+    painted = mark_scratch(layout, "al/x")
     drain(instance, resources)
 
     assert materialized(instance, "published") == {"al/x"} and read_failure(layout, "al/x") is None
@@ -217,13 +217,15 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     assert "no repair yet (repair pending: weights missing)" in read_record(layout, "compressed", "al/x").metadata["note"]
     assert isinstance(tick(instance, resources), dg.SkipReason)  # not redone on every tick
 
-    # The scratch network arrives first: specks and the owner's strokes are repaired, still pending.
+    # LaMa arrives first: specks and the owner's strokes are repaired; scratch detection still pending.
     to_come["scratch"].parent.mkdir()
     to_come["lama"].write_bytes(lama_weights.read_bytes())
     requests = drain(instance, resources)
     assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "repaired")]
     partly = read_record(layout, "repaired", "al/x").metadata
     assert partly["repaired"] is True and "without scratch detection" in partly["repair"]
+    _, specks = detectors_mask(scan, scratch_weights, 0.4)
+    assert (stage_mask(layout, "al/x") == (specks | painted)).all()
     [step] = partly["optional_steps"]
     assert step["weights"] == "FT_Epoch_latest.pt" and str(to_come["scratch"]) in step["detail"]
     assert str(to_come["lama"]) not in step["detail"]
@@ -233,8 +235,9 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "repaired")]
     done = read_record(layout, "repaired", "al/x").metadata
     assert "optional_steps" not in done and "optional_steps" not in read_record(layout, "published", "al/x").metadata
+    assert done["repaired"] is True and done["repair"].startswith("repaired ")
     scratches, specks = detectors_mask(scan, scratch_weights, 0.4)
-    assert stage_mask(layout, "al/x")[scratches & ~specks].all() or not scratches.any()
+    assert (stage_mask(layout, "al/x") == (scratches | specks | painted)).all()  # the network's mask joined in
 
 
 def test_status_catalogue_and_web_show_repair_pending(layout, monkeypatch, tmp_path, capsys, artistic_weights):
