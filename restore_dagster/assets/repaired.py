@@ -29,7 +29,7 @@ from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
 
 # `auto` repairs what the detectors found only while it covers at most this share of the photo.
-# Damage is thin: a print crossed by 40 long scratches 3 px wide and dusted with hundreds of specks
+# Damage is thin: a print crossed by 40 scratches 1000 px long and 3 px wide, dusted with hundreds of specks,
 # has about 4 % of a 2000×1500 scan damaged; the speck detector's own size limit keeps dust to
 # fractions of a percent. When a mask covers more than this the scratch network is reading the
 # picture itself (hair, foliage, fabric, halftone dots, film grain on a dark print) and painting

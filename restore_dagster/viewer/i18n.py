@@ -47,6 +47,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # "reason_pending_<step>" the one line everyone may read. A step without them gets the generic ones.
     "pending_colour": {"en": "Colour pending", "zh": "待上色"},
     "reason_pending_colour": {"en": "Restored without colour for now: it is coloured automatically once the colouring model is installed.", "zh": "暂时没有上色：上色模型安装好后会自动上色。"},
+    "pending_repair": {"en": "Repair pending", "zh": "待修复"},
+    "reason_pending_repair": {"en": "Restored without scratch and dust repair for now: it is repaired automatically once the repair models are installed.", "zh": "暂时没有修复划痕和污点：修复模型安装好后会自动修复。"},
     "reason_pending_steps": {"en": "Some steps are still to come; they are done automatically.", "zh": "还有一些步骤稍后会自动完成。"},
     # What a share-link visitor reads about a photo: never the server's paths or settings.
     "reason_not_restored_yet": {"en": "Not restored yet", "zh": "还没有修复"},
