@@ -92,8 +92,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "colourise_off": {"en": "Never", "zh": "不上色"},
     "retry": {"en": "Try again", "zh": "重试"},
     # Scratch and dust repair (the `repaired` stage) and the owner's mask editor.
-    "pending_repair": {"en": "Repair pending", "zh": "待修复划痕"},
-    "reason_pending_repair": {"en": "Restored without scratch repair for now: it is repaired automatically once the repair models are installed.", "zh": "暂时没有修复划痕：修复模型安装好后会自动修复。"},
     "repair": {"en": "Repair", "zh": "修复划痕"},
     "repair_mode": {"en": "Scratch and dust repair", "zh": "划痕和污点修复"},
     "repair_auto": {"en": "Automatic (when damage is found)", "zh": "自动（发现损伤时修复）"},

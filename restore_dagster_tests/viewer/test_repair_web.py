@@ -290,7 +290,7 @@ def test_weights_missing_tells_the_owner_how_to_fix_it_and_a_visitor_only_that_i
     assert owner.get("/api" + photo_url).json()["label"] == "Repair pending"
     token = share_token(owner, photo_url.rsplit("/photos/", 1)[0])
     visitor = anon.get(f"/s/{token}/photos/grandpa.jpg", headers={"Accept-Language": "zh-CN"}).text
-    assert "待修复划痕" in visitor and "修复模型安装好后会自动修复" in visitor
+    assert "待修复" in visitor and "修复模型安装好后会自动修复" in visitor
     assert "RESTORE_LAMA_WEIGHTS" not in visitor and str(layout.root) not in visitor
 
 
