@@ -112,7 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mask_size": {"en": "Brush size", "zh": "笔刷大小"},
     "mask_undo": {"en": "Undo", "zh": "撤销"},
     "mask_clear": {"en": "Clear", "zh": "清除"},
-    "mask_submit": {"en": "Repair again", "zh": "重新修复"},
+    "mask_submit": {"en": "Repair again", "zh": "重新修复划痕"},
     "mask_sending": {"en": "Saving…", "zh": "正在保存…"},
     "mask_saved": {"en": "Saved: the photo is repaired again with your corrections.", "zh": "已保存：照片会按你的修改重新修复。"},
     "mask_failed": {"en": "Not saved:", "zh": "没有保存："},

@@ -133,6 +133,29 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     finally:
         owner.context.close()
 
+    # In Chinese, a second visit shows the corrections on file (blue where erased) and says they are kept.
+    zh = Watched(browser.new_context(**{**PHONE, "locale": "zh-CN"}))
+    try:
+        page = zh.page
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.locator('button[type="submit"]').click()
+        page.goto(base + photo_url)
+        page.locator("#repair-panel > summary").click()
+        expect(page.locator("[data-tool=brush]")).to_have_text("🖌 修这里")
+        expect(page.locator("[data-tool=eraser]")).to_have_text("⌫ 不修这里")
+        expect(page.locator("#mask-submit")).to_have_text("↻ 重新修复划痕")
+        expect(page.locator("#mask-forget")).to_contain_text("你之前的修改会保留")
+        _images_loaded(page, "#mask-stage img.mask-photo")
+        page.wait_for_function("() => { const c = document.getElementById('mask-canvas');"
+                               " const p = c.getContext('2d').getImageData(Math.floor(c.width * 0.37), Math.floor(c.height * 0.78), 1, 1).data;"
+                               " return p[3] > 0 && p[2] > p[0]; }")  # blue: kept as it is
+        page.locator("#mask-canvas").scroll_into_view_if_needed()
+        zh.shot("24-repair-editor-zh", full_page=False)
+        zh.assert_no_errors()
+    finally:
+        zh.context.close()
+
     with Image.open(repair_mask_path(layout, key)) as image:
         assert image.size == SCAN and image.mode == "L"
         written = np.asarray(image)
