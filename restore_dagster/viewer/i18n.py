@@ -107,6 +107,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "repair_made_with": {"en": "On {device} in {seconds} s", "zh": "{device} 上用时 {seconds} 秒"},
     "mask_hint": {"en": "Red is repaired. Paint over scratches and dust that were missed; use the eraser where the repair should leave the photo alone (blue).", "zh": "红色的地方会被修复。漏掉的划痕和污点请涂上；不该修的地方用橡皮擦（显示为蓝色）。"},
     "mask_canvas": {"en": "Repair mask: paint with one finger", "zh": "修复区域：用一根手指涂抹"},
+    "mask_zoom_hint": {"en": "Zoom in with two fingers to paint thin scratches.", "zh": "双指放大可以涂细小的划痕。"},
     "mask_brush": {"en": "Repair here", "zh": "修这里"},
     "mask_eraser": {"en": "Don't repair here", "zh": "不修这里"},
     "mask_size": {"en": "Brush size", "zh": "笔刷大小"},

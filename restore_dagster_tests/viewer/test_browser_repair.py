@@ -52,6 +52,16 @@ def _swipe(cdp, points) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
+def _pinch(cdp, centre, start, end, steps=8) -> None:
+    """Two fingers put down ``start`` pixels either side of ``centre`` and spread to ``end``."""
+    x, y = centre
+    fingers = lambda d: [{"x": x - d, "y": y, "id": 1}, {"x": x + d, "y": y, "id": 2}]  # noqa: E731
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(start)})
+    for i in range(1, steps + 1):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(start + (end - start) * i / steps)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
 def _line(box, start, end, steps=12):
     """Viewport points along a line given in fractions of the canvas box."""
     return [(box["x"] + box["width"] * (start[0] + (end[0] - start[0]) * i / steps),
@@ -122,6 +132,24 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         expect(page.locator("#mask-undo")).to_be_enabled()
         owner.shot("22-repair-painted", full_page=False)
 
+        # 4. Two fingers zoom in (and paint nothing); a stroke close up is finer and lands where the finger is.
+        expect(page.locator("#mask-reset-zoom")).to_be_hidden()
+        page.locator("[data-tool=brush]").click()
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()  # the click may have scrolled the page
+        cx, cy = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.2
+        _pinch(cdp, (cx, cy), 20, 80)
+        zoomed = canvas.bounding_box()
+        assert zoomed["width"] > 3 * box["width"], f"the pinch did not zoom: {zoomed}"
+        expect(page.locator("#mask-reset-zoom")).to_be_visible()
+        first_finger = ((cx - 20 - box["x"]) / box["width"], (cy - box["y"]) / box["height"])
+        assert _canvas_alpha(page, *first_finger) == 0, "the pinch's first finger left a stroke"
+        _swipe(cdp, [(cx - 10, cy), (cx, cy), (cx + 10, cy)])
+        owner.shot("22b-repair-zoomed", full_page=False)
+        page.locator("#mask-reset-zoom").click()
+        expect(page.locator("#mask-reset-zoom")).to_be_hidden()
+        assert abs(canvas.bounding_box()["width"] - box["width"]) < 1
+
         page.locator("#mask-submit").click()
         message = page.locator("#mask-message")
         expect(message).to_have_text("Saved: the photo is repaired again with your corrections.")
@@ -164,6 +192,12 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     assert at(0.37, 0.78) == 0, "black where the eraser went"
     assert at(0.15, 0.3) == 128, "nothing where the undone stroke was"
     assert at(0.9, 0.1) == 128
+    # The close-up stroke: a 40-pixel brush at 4x zoom is about 10 screen pixels of the unzoomed picture.
+    close = written[int(0.2 * SCAN[1]) - 12:int(0.2 * SCAN[1]) + 12, int(0.75 * SCAN[0]) - 12:int(0.75 * SCAN[0]) + 12]
+    assert (close == 255).any(), "the close-up stroke is not where the finger was"
+    rows = np.nonzero((written[:, int(0.75 * SCAN[0])] == 255))[0]
+    near = rows[np.abs(rows - 0.2 * SCAN[1]) < 30]
+    assert 0 < len(near) < 20, f"the close-up stroke is {len(near)} pixels thick: zooming did not make it finer"
     assert set(np.unique(written)) == {0, 128, 255}
     # The pipeline redoes this photo from `repaired`: the scan is kept.
     assert [(r.start, r.keys) for r in plan(layout).requests] == [("repaired", (key,))]

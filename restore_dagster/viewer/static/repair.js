@@ -8,6 +8,7 @@
 const MASK_COLOURS = { brush: [255, 0, 64], eraser: [0, 140, 255] };
 const STROKE_OPACITY = 0.6;
 const MAX_SCREEN_SHARE = 0.7; // a tall photo's canvas stays within 70% of the screen's height
+const MAX_MASK_ZOOM = 8;
 
 function setupMaskEditor(editor) {
   const canvas = document.getElementById("mask-canvas");
@@ -84,24 +85,70 @@ function setupMaskEditor(editor) {
   };
   loadOverlay(editor.dataset.overlayUrl);
 
-  // Pointer events: one finger, a pen or the mouse paints; a second finger is ignored, never a line.
+  // Pointer events on the whole picture: one finger, a pen or the mouse paints; two fingers zoom and
+  // pan instead (a stroke the first finger had begun is dropped), so a thin scratch on a big scan can
+  // be painted close up. The brush keeps its size on screen, so zoomed in it paints finer.
+  const layers = document.getElementById("mask-layers");
+  const resetZoom = document.getElementById("mask-reset-zoom");
+  const pointers = new Map();
+  let scale = 1, tx = 0, ty = 0, pinch = null, pinched = false;
+  const applyZoom = () => {
+    const box = stage.getBoundingClientRect();
+    scale = Math.min(MAX_MASK_ZOOM, Math.max(1, scale));
+    tx = Math.min(0, Math.max(box.width * (1 - scale), tx));
+    ty = Math.min(0, Math.max(box.height * (1 - scale), ty));
+    layers.style.transform = scale > 1 ? `translate(${tx}px, ${ty}px) scale(${scale})` : "";
+    resetZoom.hidden = scale <= 1;
+  };
+  const zoomAt = (next, x, y, from = { scale, tx, ty }) => {
+    // Keep the picture's point under (x, y) of the stage where it was.
+    const px = (x - from.tx) / from.scale, py = (y - from.ty) / from.scale;
+    scale = Math.min(MAX_MASK_ZOOM, Math.max(1, next));
+    tx = x - px * scale;
+    ty = y - py * scale;
+    applyZoom();
+  };
+  const local = (e) => {
+    const box = stage.getBoundingClientRect();
+    return [e.clientX - box.left, e.clientY - box.top];
+  };
   const at = (e) => {
-    const box = canvas.getBoundingClientRect();
+    const box = canvas.getBoundingClientRect(); // the transformed box: zoom and pan included
     return [((e.clientX - box.left) * width) / box.width, ((e.clientY - box.top) * height) / box.height];
   };
-  canvas.addEventListener("pointerdown", (e) => {
-    if (current || sending || (e.pointerType === "mouse" && e.button !== 0)) return;
+  const twoFingers = () => {
+    const [a, b] = Array.from(pointers.values());
+    const [ax, ay] = local(a), [bx, by] = local(b);
+    return { distance: Math.hypot(ax - bx, ay - by) || 1, x: (ax + bx) / 2, y: (ay + by) / 2 };
+  };
+  stage.addEventListener("pointerdown", (e) => {
+    if (sending || (e.pointerType === "mouse" && e.button !== 0)) return;
     e.preventDefault();
-    canvas.setPointerCapture(e.pointerId);
+    stage.setPointerCapture(e.pointerId);
+    pointers.set(e.pointerId, e);
+    if (pointers.size === 2) {
+      if (current) { current = null; replay(); schedule(); } // the first finger was the start of a pinch
+      pinched = true;
+      pinch = { ...twoFingers(), scale, tx, ty };
+      return;
+    }
+    if (pointers.size > 2 || pinched) return;
     const box = canvas.getBoundingClientRect();
     // The size is what the owner sees on screen: the same finger-wide line however big the scan.
     current = { id: e.pointerId, stroke: { tool, size: (Number(sizeInput.value) * width) / box.width, points: [at(e)] } };
     drawStroke(pctx, current.stroke, 0);
     schedule();
   });
-  canvas.addEventListener("pointermove", (e) => {
-    if (!current || e.pointerId !== current.id) return;
+  stage.addEventListener("pointermove", (e) => {
+    if (!pointers.has(e.pointerId)) return;
     e.preventDefault();
+    pointers.set(e.pointerId, e);
+    if (pinch && pointers.size === 2) {
+      const now = twoFingers();
+      zoomAt((pinch.scale * now.distance) / pinch.distance, now.x, now.y, pinch);
+      return;
+    }
+    if (!current || e.pointerId !== current.id) return;
     const points = current.stroke.points;
     const from = points.length;
     const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
@@ -110,14 +157,24 @@ function setupMaskEditor(editor) {
     schedule();
   });
   const finish = (e) => {
+    pointers.delete(e.pointerId);
+    if (pointers.size < 2) pinch = null;
+    if (pointers.size === 0) pinched = false; // the next touch paints again
     if (!current || e.pointerId !== current.id) return;
     history.push(current.stroke);
     current = null;
     message.textContent = "";
     refreshButtons();
   };
-  canvas.addEventListener("pointerup", finish);
-  canvas.addEventListener("pointercancel", finish);
+  stage.addEventListener("pointerup", finish);
+  stage.addEventListener("pointercancel", finish);
+  stage.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const [x, y] = local(e);
+    zoomAt(scale * (e.deltaY < 0 ? 1.25 : 0.8), x, y);
+  }, { passive: false });
+  resetZoom.addEventListener("click", () => { scale = 1; tx = 0; ty = 0; applyZoom(); });
+  window.addEventListener("resize", applyZoom);
 
   editor.querySelectorAll("[data-tool]").forEach((button) => {
     button.addEventListener("click", () => {
