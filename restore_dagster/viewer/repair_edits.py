@@ -52,11 +52,6 @@ class EditorGeometry:
     editor: tuple[int, int]  # the brush canvas: the scan scaled to at most EDITOR_SIDE
 
 
-def correction_path(layout: Layout, key: str) -> Path:
-    """``touchups/repair-mask/<album>/<photo>.png``, where the ``repaired`` stage reads it."""
-    return repair_mask_path(layout, key)
-
-
 def final_mask_path(layout: Layout, key: str) -> Path:
     """The mask the last ``repaired`` run used ("L", 0/255, the scan's size)."""
     return stage_file(layout, "repaired", key, "mask.png")
@@ -145,7 +140,7 @@ def merge(existing: tuple[np.ndarray, np.ndarray] | None, repair: np.ndarray, ne
 def save_correction(layout: Layout, key: str, data: bytes, geo: EditorGeometry) -> Path:
     """Check the uploaded strokes, merge them over the earlier correction and write the file atomically."""
     repair, never = read_upload(data, geo)
-    path = correction_path(layout, key)
+    path = repair_mask_path(layout, key)
     with _MERGING:  # two saves at once (two tabs) must not each merge over the same old file and lose one
         merged = merge(read_existing(path, geo.scan), repair, never)
         buffer = io.BytesIO()
@@ -158,7 +153,7 @@ def overlay_png(layout: Layout, key: str, geo: EditorGeometry) -> bytes | None:
     a correction on file adds), blue where a correction keeps the scan as it is. None when the stage
     has not run and no correction is on file (then there is nothing to show)."""
     mask = _read_final_mask(final_mask_path(layout, key), geo.scan)
-    corrections = read_existing(correction_path(layout, key), geo.scan)
+    corrections = read_existing(repair_mask_path(layout, key), geo.scan)
     if mask is None and corrections is None:
         return None
     will_repair = mask if mask is not None else np.zeros((geo.scan[1], geo.scan[0]), dtype=bool)
@@ -202,7 +197,7 @@ def repair_panel(layout: Layout, key: str | None) -> dict:
     record = read_record(layout, "repaired", key)
     meta = record.metadata if record else {}
     pending = next((step for step in steps_of(meta) if step.step == "repair"), None)
-    correction, mask = correction_path(layout, key), final_mask_path(layout, key)
+    correction, mask = repair_mask_path(layout, key), final_mask_path(layout, key)
     # Changes whenever what the overlay shows changes, so the browser never keeps an old one.
     version = "-".join(file_signature(path) or "0" for path in (mask, correction)).replace(":", "")
     return {

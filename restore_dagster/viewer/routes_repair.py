@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from restore_dagster.imaging import ImageError
-from restore_dagster.lineage import clear_failure, stage_file
+from restore_dagster.lineage import clear_failure, repair_mask_path, stage_file
 from restore_dagster.viewer import models
 from restore_dagster.viewer.pages import Scope
 from restore_dagster.viewer.repair_edits import (
-    MAX_CORRECTION_BYTES, CorrectionRefused, EditorGeometry, correction_path, geometry, overlay_png, save_correction,
+    MAX_CORRECTION_BYTES, CorrectionRefused, EditorGeometry, geometry, overlay_png, save_correction,
 )
 from restore_dagster.viewer.routes_owner import PROBLEMS, album_scope
 from restore_dagster.viewer.security import owner_change, require_owner
@@ -97,6 +97,6 @@ def correct_repair_mask(request: Request, album: str, photo: str, file: Annotate
 def forget_repair_mask(request: Request, album: str, photo: str):
     scope, filename, key, _ = _editing(request, album, photo)
     svc = services(request)
-    correction_path(svc.layout, key).unlink(missing_ok=True)
+    repair_mask_path(svc.layout, key).unlink(missing_ok=True)
     clear_failure(svc.layout, key)
     return RedirectResponse(scope.photo_url(find_photo(svc, scope, filename)), status_code=303)
