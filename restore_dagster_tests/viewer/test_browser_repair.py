@@ -1,7 +1,7 @@
 """The repair-mask editor in a real browser at phone size, painted with a finger (real touch events).
 
 Open a restored photo's Repair panel, paint a stroke, undo it, paint again and erase somewhere
-else, press "Repair again": the correction file on disk has white where the brush went, black where
+else, clear and undo the clear, zoom in with two fingers and paint close up, press "Repair again": the correction file on disk has white where the brush went, black where
 the eraser went and nothing where the undone stroke was; the viewer's badge says the photo waits
 to be restored again, and the pipeline's plan re-runs that photo from ``repaired`` and nothing
 before it. Screenshots go to ``test-artifacts/screenshots/`` (2x-repair-*).
@@ -131,6 +131,14 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         _swipe(cdp, _line(box, (0.3, 0.78), (0.45, 0.78)))
         expect(page.locator("#mask-undo")).to_be_enabled()
         owner.shot("22-repair-painted", full_page=False)
+        # Clear wipes the strokes (and is undone like any other step).
+        assert _canvas_alpha(page, 0.5, 0.5) > 0
+        page.locator("#mask-clear").click()
+        assert _canvas_alpha(page, 0.5, 0.5) == 0, "clear left the stroke"
+        expect(page.locator("#mask-submit")).to_be_disabled()
+        page.locator("#mask-undo").click()
+        assert _canvas_alpha(page, 0.5, 0.5) > 0, "undoing the clear did not bring the strokes back"
+        expect(page.locator("#mask-submit")).to_be_enabled()
 
         # 4. Two fingers zoom in (and paint nothing); a stroke close up is finer and lands where the finger is.
         expect(page.locator("#mask-reset-zoom")).to_be_hidden()
