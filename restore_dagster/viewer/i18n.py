@@ -118,6 +118,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mask_saved": {"en": "Saved: the photo is repaired again with your corrections.", "zh": "已保存：照片会按你的修改重新修复。"},
     "mask_failed": {"en": "Not saved:", "zh": "没有保存："},
     "mask_repair_off": {"en": "Repair is off for this photo: “Repair again” turns it back to automatic.", "zh": "这张照片关闭了修复：点“重新修复”会改回自动修复。"},
+    "mask_hand_repaired": {"en": "A hand-repaired image (touchups/repaired/) replaces the repair of this photo: corrections painted here take effect once it is removed.", "zh": "这张照片用的是手工修复的图片（touchups/repaired/）：删掉它以后，这里的修改才会生效。"},
     "mask_not_scanned": {"en": "The repair mask can be corrected once the photo has been scanned.", "zh": "照片扫描处理后才能修改修复区域。"},
     "mask_corrections_kept": {"en": "Your earlier corrections are kept; paint over them to change them.", "zh": "你之前的修改会保留；在上面重新涂抹即可更改。"},
     "mask_forget": {"en": "Forget my corrections", "zh": "放弃我的修改"},

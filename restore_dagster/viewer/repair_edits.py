@@ -25,7 +25,7 @@ from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging import ImageError
 from restore_dagster.imaging.repair_mask import ADD_MIN, REMOVE_MAX, read_corrections
 from restore_dagster.imaging.sampling import fit_within
-from restore_dagster.lineage import file_signature, read_record, repair_mask_path, stage_file
+from restore_dagster.lineage import file_signature, read_record, repair_mask_path, stage_file, touchup_path
 from restore_dagster.optional_steps import steps_of
 from restore_dagster.viewer.uploads import MIB, size_limit_text
 
@@ -193,7 +193,8 @@ def repair_panel(layout: Layout, key: str | None) -> dict:
     """What the owner's Repair panel shows: the last run's result from ``repaired``'s record, the
     step still pending (weights missing, with the owner's fix), and what the editor needs."""
     if key is None:
-        return {"geometry": None, "record": None, "pending": None, "has_correction": False, "has_overlay": False, "version": ""}
+        return {"geometry": None, "record": None, "pending": None, "has_correction": False, "has_overlay": False,
+                "hand_repaired": False, "version": ""}
     record = read_record(layout, "repaired", key)
     meta = record.metadata if record else {}
     pending = next((step for step in steps_of(meta) if step.step == "repair"), None)
@@ -213,5 +214,7 @@ def repair_panel(layout: Layout, key: str | None) -> dict:
         "pending": pending,
         "has_correction": correction.is_file(),
         "has_overlay": correction.is_file() or mask.is_file(),  # else the overlay is a 404: not asked for
+        # A hand-repaired image replaces the stage's output: corrections wait until it is removed.
+        "hand_repaired": touchup_path(layout, "repaired", key) is not None,
         "version": version,
     }

@@ -313,3 +313,13 @@ def test_settings_accept_and_validate_repair_and_threshold(app, owner, layout):
     assert owner.post(photo_url + "/settings", data={**form, "render_factor": 20}, follow_redirects=False).status_code == 303
     stored = SettingsStore(layout.state).get(key)
     assert (stored.repair, stored.repair_threshold, stored.render_factor) == ("on", 0.25, 20)
+
+
+def test_the_editor_says_when_a_hand_repaired_image_makes_corrections_wait(app, owner, layout):
+    photo_url, key = _scanned(app, layout)
+    assert "mask-hand-repaired" not in owner.get(photo_url).text
+    album, photo = key.split("/")
+    touchup = layout.touchup_dir("repaired") / album / f"{photo}.png"
+    touchup.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", SCAN, (1, 2, 3)).save(touchup)
+    assert "mask-hand-repaired" in owner.get(photo_url).text
