@@ -30,17 +30,22 @@ def _restored_and_scanned(app, layout) -> tuple[str, str]:
     write_scan(library.root / album.folder / "grandpa.jpg", grey=True, size=SCAN, seed=4)
     SettingsStore(layout.state).set_defaults(repair="auto")
     key = plan(layout).added[0]
-    mark_done(layout, key)
-    scan = stage_file(layout, "scanned", key, "png")
-    write_scan(scan, grey=False, size=SCAN, seed=4, fmt="PNG")
-    scanned = read_record(layout, "scanned", key)
-    write_record(layout, "scanned", key, scanned.fingerprint, scan, {"width": SCAN[0], "height": SCAN[1]})
+    write_scan(stage_file(layout, "scanned", key, "png"), grey=False, size=SCAN, seed=4, fmt="PNG")
+    _pipeline_done(layout, key)
     mask = Image.new("L", SCAN, 0)
     ImageDraw.Draw(mask).line([(40, 300), (440, 260)], fill=255, width=3)  # the scratch the detector found
     mask.save(stage_file(layout, "repaired", key, "mask.png"))
     library.gallery.publish(f"{album.folder}/grandpa.jpg", write_scan(layout.root / "restored.jpg", size=SCAN, seed=4).read_bytes(), "jpg")
     assert plan(layout).requests == []
     return f"/albums/{album.folder}/photos/grandpa.jpg", key
+
+
+def _pipeline_done(layout, key) -> None:
+    """Every stage recorded as made from the current inputs, as a finished run leaves them."""
+    mark_done(layout, key)
+    scan = stage_file(layout, "scanned", key, "png")
+    fingerprint = read_record(layout, "scanned", key).fingerprint
+    write_record(layout, "scanned", key, fingerprint, scan, {"width": SCAN[0], "height": SCAN[1]})
 
 
 def _swipe(cdp, points) -> None:
@@ -165,6 +170,19 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         expect(page.locator("#state-badge")).to_have_text("Waiting")
         expect(page.locator("#mask-submit")).to_be_disabled()
         owner.shot("23-repair-saved", full_page=False)
+        # The pipeline redoes this photo from `repaired`: the scan is kept.
+        assert [(r.start, r.keys) for r in plan(layout).requests] == [("repaired", (key,))]
+
+        # The pipeline repairs it again (its mask now also has a speck top right): the open editor
+        # shows the new mask once the badge is back to "Restored".
+        assert _canvas_alpha(page, 0.9, 0.1) == 0
+        mask = Image.new("L", SCAN, 0)
+        ImageDraw.Draw(mask).rectangle((420, 26, 444, 46), fill=255)
+        mask.save(stage_file(layout, "repaired", key, "mask.png"))
+        _pipeline_done(layout, key)
+        expect(page.locator("#state-badge")).to_have_text("Restored", timeout=20_000)
+        page.wait_for_function("() => { const c = document.getElementById('mask-canvas');"
+                               " return c.getContext('2d').getImageData(Math.floor(c.width * 0.9), Math.floor(c.height * 0.1), 1, 1).data[3] > 0; }")
         owner.assert_no_errors()
     finally:
         owner.context.close()
@@ -207,5 +225,3 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     near = rows[np.abs(rows - 0.2 * SCAN[1]) < 30]
     assert 0 < len(near) < 20, f"the close-up stroke is {len(near)} pixels thick: zooming did not make it finer"
     assert set(np.unique(written)) == {0, 128, 255}
-    # The pipeline redoes this photo from `repaired`: the scan is kept.
-    assert [(r.start, r.keys) for r in plan(layout).requests] == [("repaired", (key,))]

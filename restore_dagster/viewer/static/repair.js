@@ -232,6 +232,7 @@ function setupMaskEditor(editor) {
       message.textContent = editor.dataset.msgSaved;
       message.scrollIntoView({ block: "nearest" }); // below the button the thumb just pressed
       if (editor.dataset.overlayBase) loadOverlay(`${editor.dataset.overlayBase}?v=${Date.now()}`);
+      editor.dataset.awaitingRun = "1";
       showState(body.photo);
     } catch (error) {
       message.className = "mask-message error";
@@ -243,6 +244,14 @@ function setupMaskEditor(editor) {
     }
   });
 
+  // Once the photo has been repaired again, show the mask that run used.
+  document.addEventListener("photo-state", (e) => {
+    const done = e.detail.state === "restored" || e.detail.state === "partial";
+    if (done && editor.dataset.awaitingRun && editor.dataset.overlayBase) {
+      delete editor.dataset.awaitingRun;
+      loadOverlay(`${editor.dataset.overlayBase}?v=${Date.now()}`);
+    }
+  });
   // The viewer reloads itself when a run ends in a failure or a pending step; not over unsent strokes.
   window.restore.keepPage = () => painted() || sending;
   refreshButtons();

@@ -133,6 +133,7 @@ async function pollState(viewer) {
         badge.className = `badge state-${photo.state}`;
         badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
         viewer.dataset.state = photo.state;
+        document.dispatchEvent(new CustomEvent("photo-state", { detail: photo })); // e.g. the repair editor
         if (photo.restored_version && photo.restored_version !== viewer.dataset.restoredVersion) {
           const image = document.getElementById("after-image");
           if (image && photo.state === "restored") {
