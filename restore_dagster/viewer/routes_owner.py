@@ -183,7 +183,7 @@ def delete_photo(request: Request, album: str, photo: str):
     return _see_other(scope.base)
 
 
-def _photo_key(request: Request, scope: Scope, photo: str) -> tuple[str, str]:
+def photo_key(request: Request, scope: Scope, photo: str) -> tuple[str, str]:
     svc = services(request)
     found = find_photo(svc, scope, photo)
     key = svc.states.statuses([found])[found.source].key
@@ -199,7 +199,7 @@ def photo_settings(
     noise_level: Annotated[int, Form()], colorize: Annotated[str, Form()],
     repair: Annotated[str | None, Form(max_length=10)] = None, repair_threshold: Annotated[float | None, Form()] = None,
 ):
-    key, url = _photo_key(request, album_scope(request, album), photo)
+    key, url = photo_key(request, album_scope(request, album), photo)
     svc = services(request)
     try:  # the repair fields may be left out (an older page): the stored values stay
         svc.settings.set(key, render_factor=render_factor, model=model, noise_level=noise_level, colorize=colorize,
@@ -213,7 +213,7 @@ def photo_settings(
 
 @router.post("/albums/{album}/photos/{photo}/retry", dependencies=[Depends(owner_change)], status_code=303, summary="Retry a failed photo")
 def retry_photo(request: Request, album: str, photo: str):
-    key, url = _photo_key(request, album_scope(request, album), photo)
+    key, url = photo_key(request, album_scope(request, album), photo)
     clear_failure(services(request).layout, key)
     return _see_other(url)
 

@@ -18,9 +18,9 @@ from restore_dagster.viewer.pages import Scope
 from restore_dagster.viewer.repair_edits import (
     MAX_CORRECTION_BYTES, CorrectionRefused, EditorGeometry, geometry, overlay_png, save_correction,
 )
-from restore_dagster.viewer.routes_owner import PROBLEMS, album_scope
+from restore_dagster.viewer.routes_owner import PROBLEMS, album_scope, photo_key
 from restore_dagster.viewer.security import owner_change, require_owner
-from restore_dagster.viewer.views import find_photo, photo_status_json, services
+from restore_dagster.viewer.views import photo_status_json, services
 
 router = APIRouter(dependencies=[Depends(require_owner)], responses=PROBLEMS)
 PHOTO = "/albums/{album}/photos/{photo}"
@@ -28,22 +28,18 @@ NO_CACHE = {"Cache-Control": "private, no-cache"}
 
 
 def _editing(request: Request, album: str, photo: str) -> tuple[Scope, str, str, EditorGeometry]:
-    """(scope, photo file name, key, geometry) of a photo whose mask can be edited, else 404/409."""
-    svc = services(request)
+    """(scope, key, the photo's page, geometry) of a photo whose mask can be edited, else 404/409."""
     scope = album_scope(request, album)
-    found = find_photo(svc, scope, photo)
-    key = svc.states.statuses([found])[found.source].key
-    if key is None:
-        raise HTTPException(409, "the pipeline has not picked this photo up yet; try again in a minute")
-    geo = geometry(svc.layout, key)
+    key, url = photo_key(request, scope, photo)
+    geo = geometry(services(request).layout, key)
     if geo is None:
         raise HTTPException(409, "this photo has not been scanned yet; its repair mask can be corrected once it has")
-    return scope, found.filename, key, geo
+    return scope, key, url, geo
 
 
 @router.get(PHOTO + "/repair/scan", response_class=models.Image, summary="The scan the repair mask is painted over (screen size, JPEG)")
 def repair_scan(request: Request, album: str, photo: str, v: str = ""):
-    _, _, key, _ = _editing(request, album, photo)
+    _, key, _, _ = _editing(request, album, photo)
     svc = services(request)
     source = stage_file(svc.layout, "scanned", key, "png")
     try:
@@ -58,7 +54,7 @@ def repair_scan(request: Request, album: str, photo: str, v: str = ""):
 @router.get(PHOTO + "/repair/mask", response_class=models.Image,
             summary="The current repair mask and corrections at the editor's size (PNG; 404 before the first repair)")
 def repair_mask(request: Request, album: str, photo: str, v: str = ""):
-    _, _, key, geo = _editing(request, album, photo)
+    _, key, _, geo = _editing(request, album, photo)
     data = overlay_png(services(request).layout, key, geo)
     if data is None:
         raise HTTPException(404, "this photo has no repair mask yet")
@@ -73,7 +69,7 @@ def repair_mask(request: Request, album: str, photo: str, v: str = ""):
     summary="Correct the repair mask (multipart field 'file': PNG, white = repair here, black = never) and repair again",
 )
 def correct_repair_mask(request: Request, album: str, photo: str, file: Annotated[UploadFile, File()]):
-    scope, filename, key, geo = _editing(request, album, photo)
+    scope, key, _, geo = _editing(request, album, photo)
     svc = services(request)
     data = file.file.read(MAX_CORRECTION_BYTES + 1)
     try:
@@ -89,14 +85,14 @@ def correct_repair_mask(request: Request, album: str, photo: str, file: Annotate
     # As a settings change does: a failure on the old mask no longer applies, and the changed
     # correction file changes `repaired`'s fingerprint, so the photo is redone from there.
     clear_failure(svc.layout, key)
-    return models.RepairMaskOut(detail=detail, photo=photo_status_json(request, scope, filename))
+    return models.RepairMaskOut(detail=detail, photo=photo_status_json(request, scope, photo))
 
 
 @router.post(PHOTO + "/repair-mask/forget", dependencies=[Depends(owner_change)], status_code=303,
              summary="Forget every correction of the repair mask and repair again from the detectors alone")
 def forget_repair_mask(request: Request, album: str, photo: str):
-    scope, filename, key, _ = _editing(request, album, photo)
-    svc = services(request)
-    repair_mask_path(svc.layout, key).unlink(missing_ok=True)
-    clear_failure(svc.layout, key)
-    return RedirectResponse(scope.photo_url(find_photo(svc, scope, filename)), status_code=303)
+    _, key, url, _ = _editing(request, album, photo)
+    layout = services(request).layout
+    repair_mask_path(layout, key).unlink(missing_ok=True)
+    clear_failure(layout, key)
+    return RedirectResponse(url, status_code=303)
