@@ -96,6 +96,12 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         expect(page.locator("#mask-canvas")).to_be_hidden()  # folded away until asked for
+        # The repair setting and threshold sit in the "Restore again" form.
+        page.locator("summary", has_text="Restore again").click()
+        expect(page.locator('#settings-form select[name="repair"]')).to_have_value("auto")
+        expect(page.locator('#settings-form input[name="repair_threshold"]')).to_have_value("0.4")
+        owner.shot("20b-repair-settings")
+        page.locator("summary", has_text="Restore again").click()
         page.locator("#repair-panel > summary").click()
         canvas = page.locator("#mask-canvas")
         expect(canvas).to_be_visible()
