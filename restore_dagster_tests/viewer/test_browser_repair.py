@@ -231,3 +231,44 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     near = rows[np.abs(rows - 0.2 * SCAN[1]) < 30]
     assert 0 < len(near) < 20, f"the close-up stroke is {len(near)} pixels thick: zooming did not make it finer"
     assert set(np.unique(written)) == {0, 128, 255}
+
+
+def test_unsent_strokes_are_not_lost_when_a_run_ends_with_repair_pending(browser, playwright_api, site, layout):
+    """The viewer reloads itself to show why a run ended "partial"; over unsent strokes it only
+    changes the badge, so nothing the owner painted is thrown away."""
+    from restore_dagster.optional_steps import weights_missing
+
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    app, base = site
+    photo_url, key = _restored_and_scanned(app, layout)
+    SettingsStore(layout.state).set(key, repair_threshold=0.3)  # queued again
+
+    owner = Watched(browser.new_context(**PHONE))
+    page = owner.page
+    try:
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(base + photo_url)
+        expect(page.locator("#state-badge")).to_have_text("Waiting")
+        page.locator("#repair-panel > summary").click()
+        canvas = page.locator("#mask-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        _swipe(page.context.new_cdp_session(page), _line(box, (0.2, 0.3), (0.6, 0.3)))
+        expect(page.locator("#mask-submit")).to_be_enabled()
+        page.evaluate("() => { window.stillTheSamePage = true; }")
+
+        _pipeline_done(layout, key)  # the run ends without the repair models: "Repair pending"
+        step = weights_missing("repair", "LaMa big-lama", "best.ckpt", "Set RESTORE_LAMA_WEIGHTS")
+        published = read_record(layout, "published", key)
+        write_record(layout, "published", key, published.fingerprint, None, {"optional_steps": [step.to_json()]})
+        expect(page.locator("#state-badge")).to_have_text("Repair pending", timeout=20_000)
+        page.wait_for_timeout(5000)  # a poll later: a reload would have happened by now
+        assert page.evaluate("() => window.stillTheSamePage === true"), "the page reloaded over unsent strokes"
+        assert _canvas_alpha(page, 0.4, 0.3) > 0
+        expect(page.locator("#mask-submit")).to_be_enabled()
+        owner.assert_no_errors()
+    finally:
+        owner.context.close()
