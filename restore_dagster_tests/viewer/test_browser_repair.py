@@ -276,3 +276,42 @@ def test_unsent_strokes_are_not_lost_when_a_run_ends_with_repair_pending(browser
         owner.assert_no_errors()
     finally:
         owner.context.close()
+
+
+def test_paint_with_a_mouse_on_a_desktop(browser, playwright_api, site, layout):
+    """The same editor with a mouse: drag to paint, the wheel zooms, Repair again saves it."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    app, base = site
+    photo_url, key = _restored_and_scanned(app, layout)
+    owner = Watched(browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US"))
+    page = owner.page
+    try:
+        page.goto(base + "/login")
+        page.fill('input[name="password"]', OWNER_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(base + photo_url)
+        page.locator("#repair-panel > summary").click()
+        canvas = page.locator("#mask-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        points = _line(box, (0.1, 0.1), (0.4, 0.1))
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+        assert _canvas_alpha(page, 0.25, 0.1) > 0
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -300)
+        expect(page.locator("#mask-reset-zoom")).to_be_visible()
+        assert canvas.bounding_box()["width"] > box["width"] * 1.2
+        page.locator("#mask-submit").click()
+        expect(page.locator("#mask-message")).to_contain_text("Saved")
+        owner.assert_no_errors()
+    finally:
+        owner.context.close()
+    with Image.open(repair_mask_path(layout, key)) as image:
+        written = np.asarray(image)
+    assert written[int(0.1 * SCAN[1]), int(0.25 * SCAN[0])] == 255
+    assert written[int(0.5 * SCAN[1]), int(0.25 * SCAN[0])] == 128
