@@ -11,9 +11,13 @@ unpickler instead:
 - any other global is replaced by an inert :class:`Placeholder` subclass named after it. Nothing is
   imported: the original class's code never runs. Calling a placeholder (pickle's REDUCE / NEWOBJ)
   and restoring its state (BUILD, SETITEMS, APPENDS) only record their arguments;
-- globals that are known ways to run code (``os.system``, ``builtins.eval``, ``subprocess.*``,
-  ``importlib``, ``pickle``, non-allow-listed ``torch.*`` ...) refuse the whole file: a weights file
-  has no business naming them, so it is reported rather than half-read;
+- globals that are known ways to run code refuse the whole file: a weights file has no business
+  naming them, so it is reported rather than half-read. These are names in modules such as ``os``,
+  ``subprocess``, ``importlib``, ``pickle`` or non-allow-listed ``torch.*`` (:data:`DENIED_MODULES`),
+  builtins that are not types (``eval``, ``exec``, ``getattr``, ``open`` ...), and any name that
+  resolves, in a module already imported here, to something other than a class (a function or
+  method such as ``pathlib.Path.touch``: data is made of classes). That look-up reads
+  ``sys.modules`` and class dictionaries statically: it never imports and never runs a getter;
 - REDUCE / BUILD / NEWOBJ on anything that is neither allow-listed nor a placeholder is refused.
 
 The zip container, storages and ``map_location`` are torch's own reader (``torch.serialization``
@@ -24,11 +28,15 @@ check that behaviour). Legacy (pre-1.6, non-zip) files and TorchScript archives 
 
 from __future__ import annotations
 
+import _compat_pickle
 import builtins
+import inspect
 import io
 import os
 import pickle
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -97,7 +105,27 @@ def _is_denied(module: str, name: str) -> bool:
         # Builtin types (dict, int, ... as OmegaConf metadata names them) are harmless as
         # placeholders; builtin functions (eval, exec, getattr, open, __import__ ...) are not data.
         return not isinstance(getattr(builtins, name, None), type) or name.startswith("_")
-    return any(module == denied or module.startswith(denied + ".") for denied in DENIED_MODULES)
+    if any(module == denied or module.startswith(denied + ".") for denied in DENIED_MODULES):
+        return True
+    found = _static_lookup(module, name)
+    return found is not _MISSING and not isinstance(found, type)
+
+
+_MISSING = object()
+
+
+def _static_lookup(module: str, name: str) -> Any:
+    """``module.name`` if the module is already imported, read without running any code; else _MISSING."""
+    loaded = sys.modules.get(module)
+    if not isinstance(loaded, ModuleType):
+        return _MISSING
+    parts = name.split(".")
+    found = vars(loaded).get(parts[0], _MISSING)
+    for part in parts[1:]:
+        if found is _MISSING:
+            break
+        found = inspect.getattr_static(found, part, _MISSING)
+    return found
 
 
 class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python unpickler's dispatch is overridable
@@ -115,6 +143,13 @@ class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python 
     def find_class(self, module: str, name: str) -> Any:
         if not isinstance(module, str) or not isinstance(name, str):
             raise UnsafeCheckpointError(f"global with a non-string name: {module!r}.{name!r}")
+        if self.proto < 3 and self.fix_imports:
+            # What pickle's own find_class does: Python 2 names (torch.save writes protocol 2, so
+            # subprocess.call is stored as "commands call") mapped to their Python 3 modules.
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
         full = f"{module}.{name}"
         if full in self._allowed:
             return self._allowed[full]
