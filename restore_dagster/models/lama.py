@@ -13,13 +13,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
 from .device import resolve_device
-from .lama_crops import DEFAULT_CONTEXT, DEFAULT_CROP_PIXELS, plan_crops
+from .lama_crops import DEFAULT_CONTEXT, DEFAULT_CPU_WORK_PIXELS, DEFAULT_CROP_PIXELS, plan
 from .lama_layers import FFC_BN_ACT, ConcatTupleLayer, FFCResnetBlock
 from .safe_checkpoint import UnsafeCheckpointError, load_checkpoint
 
@@ -142,6 +143,9 @@ def predict(inpainter: nn.Module, rgb: np.ndarray, hole: np.ndarray) -> np.ndarr
         return out[0].float().cpu().permute(1, 2, 0).numpy()
 
 
+_DEVICE_DEFAULT = object()
+
+
 def inpaint(
     image: Image.Image,
     mask: Image.Image,
@@ -150,26 +154,47 @@ def inpaint(
     progress: Callable[[int, int], None] | None = None,
     crop_pixels: int = DEFAULT_CROP_PIXELS,
     context: int = DEFAULT_CONTEXT,
+    work_pixels: int | None | object = _DEVICE_DEFAULT,
 ) -> Image.Image:
     """Paint out the holes of ``image`` (any ``mask`` value above 0), as LaMa's ``bin/predict.py``.
 
     Returns RGB of the image's size in which only the hole pixels differ. Each crop planned by
-    :func:`~.lama_crops.plan_crops` (the whole padded image when it fits ``crop_pixels``, which is
-    then exactly the reference) goes through the reference's steps: float image / 255, holes
-    binarised, generator, blend, ``clip(x · 255)`` truncated to uint8. ``progress(done, total)`` is
-    called per crop.
+    :func:`~.lama_crops.plan` (the whole padded image when it fits ``crop_pixels``, which is then
+    exactly the reference) goes through the reference's steps: float image / 255, holes binarised,
+    generator, blend, ``clip(x · 255)`` truncated to uint8. ``work_pixels``: most pixels through the
+    network for this image before it is inpainted at a lower resolution (default: 800,000 on the
+    CPU, no limit on an accelerator; None: no limit). ``progress(done, total)`` is called per crop.
     """
     if image.size != mask.size:
         raise ValueError(f"mask size {mask.size} differs from the image's {image.size}")
     if image.width == 0 or image.height == 0:
         raise ValueError(f"cannot inpaint an empty image ({image.width}×{image.height} pixels)")
+    if work_pixels is _DEVICE_DEFAULT:
+        device = next(inpainter.parameters()).device
+        work_pixels = DEFAULT_CPU_WORK_PIXELS if device.type == "cpu" else None
     original = np.asarray(image.convert("RGB"))
-    height, width = original.shape[:2]
-    # The reference pads image and mask (symmetric), then binarises the padded mask.
-    padded_rgb = pad_to_modulo(original)
-    padded_hole = pad_to_modulo(np.asarray(mask.convert("L"))) > 0
+    hole = np.asarray(mask.convert("L")) > 0
+    # The reference pads image and mask (symmetric), then binarises the padded mask: the same thing.
+    chosen = plan(hole, crop_pixels=crop_pixels, context=context, work_pixels=work_pixels, modulo=MODULO)
     result = original.copy()
-    crops = plan_crops(padded_hole, crop_pixels=crop_pixels, context=context, modulo=MODULO)
+    if chosen.scale == 1.0:
+        _run_crops(inpainter, pad_to_modulo(original), chosen, result, progress)
+        return Image.fromarray(result)
+    # Over the work budget: inpaint a smaller copy, bring its values back for the hole pixels only.
+    small = cv2.resize(original, chosen.size, interpolation=cv2.INTER_AREA)
+    small_result = small.copy()
+    _run_crops(inpainter, pad_to_modulo(small), chosen, small_result, progress)
+    filled = cv2.resize(small_result, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
+    result[hole] = filled[hole]
+    return Image.fromarray(result)
+
+
+def _run_crops(inpainter: nn.Module, padded_rgb: np.ndarray, chosen, result: np.ndarray,
+               progress: Callable[[int, int], None] | None) -> None:
+    """Inpaint each planned crop of ``padded_rgb`` and write its core's hole pixels into ``result``."""
+    height, width = result.shape[:2]
+    padded_hole = chosen.hole
+    crops = chosen.crops
     if progress is not None:
         progress(0, len(crops))
     for done, crop in enumerate(crops, start=1):
@@ -177,14 +202,13 @@ def inpaint(
         hole = padded_hole[y0:y1, x0:x1].astype(np.float32)
         rgb = padded_rgb[y0:y1, x0:x1].astype(np.float32) / 255
         predicted = predict(inpainter, rgb, hole)
-        # blend = mask · predicted + (1 − mask) · image; only hole pixels are taken, where it is predicted.
+        # blend = mask · predicted + (1 − mask) · image: the prediction exactly, on hole pixels.
         values = np.clip(predicted * 255, 0, 255).astype(np.uint8)
         cy0, cy1, cx0, cx1 = crop.core
-        oy1, ox1 = min(cy1, height), min(cx1, width)
+        oy1, ox1 = min(cy1, height), min(cx1, width)  # the core may reach into the padding
         if oy1 > cy0 and ox1 > cx0:
             take = padded_hole[cy0:oy1, cx0:ox1]
             core_values = values[cy0 - y0:oy1 - y0, cx0 - x0:ox1 - x0]
             result[cy0:oy1, cx0:ox1][take] = core_values[take]
         if progress is not None:
             progress(done, len(crops))
-    return Image.fromarray(result)

@@ -13,6 +13,12 @@ Strategy (bounded memory for any scan size, and work only where there is damage)
    ``context`` pixels around it and only its own hole pixels are taken back. Cores without holes
    are skipped.
 4. Every crop is grown to multiples of 8 (the network's need) inside the padded image.
+5. A work budget bounds the time: when the crops of step 2-3 add up to more than ``work_pixels``
+   (scratches across the whole print, hundreds of specks), the image and its holes are scaled
+   down (area averaging; a low-resolution pixel is a hole when any of its pixels is) until their
+   crops fit, inpainted there, and the result is scaled back up (bicubic) for the hole pixels only.
+   On the CPU the default budget keeps a 2000×1500 scan's inpainting near 10 s; on an accelerator
+   there is none (full resolution always). :func:`plan` picks the scale.
 
 LaMa's Fourier convolutions see the whole input, so a crop smaller than the image is not equal to
 whole-image inpainting; the tests measure that difference (see test_lama.py). Memory per crop is
@@ -32,6 +38,8 @@ from .tiling import spans
 # 1024×1024 pixels per network call; crops of holes get 128 pixels of surroundings per side.
 DEFAULT_CROP_PIXELS = 1024 * 1024
 DEFAULT_CONTEXT = 128
+# Pixels through the network per image on the CPU: about 12 µs each on 2 cores (BENCHMARKS.md).
+DEFAULT_CPU_WORK_PIXELS = 800_000
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 (end exclusive)
 
@@ -73,6 +81,54 @@ def plan_crops(hole: np.ndarray, *, crop_pixels: int, context: int, modulo: int 
                           max(core[2] - context, 0), min(core[3] + context, width))
                 crops.append(Crop(_grow_to_modulo(around, height, width, modulo), core))
     return crops
+
+
+@dataclass(frozen=True)
+class Plan:
+    scale: float  # 1.0: full resolution; else the image is inpainted at size ``size``
+    size: tuple[int, int]  # (width, height) the crops refer to, before padding
+    hole: np.ndarray  # the padded hole map at that size
+    crops: list[Crop]
+
+
+def crop_area(crops: list[Crop]) -> int:
+    return sum((c.box[1] - c.box[0]) * (c.box[3] - c.box[2]) for c in crops)
+
+
+def plan(hole: np.ndarray, *, crop_pixels: int, context: int, work_pixels: int | None, modulo: int = 8) -> Plan:
+    """Crops for the H×W bool ``hole`` map (unpadded), at full resolution if they fit ``work_pixels``.
+
+    Otherwise the largest scale found (to ~3 %) whose crops fit: a few geometric steps down, then
+    bisection. Planning costs a dilation and a labelling per try, small beside one network call.
+    """
+    height, width = hole.shape
+
+    def at(scale: float) -> tuple[Plan, int]:
+        size = (max(modulo, round(width * scale)), max(modulo, round(height * scale)))
+        full = size == (width, height)
+        small = hole if full else cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        padded = np.pad(small, ((0, -size[1] % modulo), (0, -size[0] % modulo)), mode="symmetric")
+        crops = plan_crops(padded, crop_pixels=crop_pixels, context=context, modulo=modulo)
+        return Plan(1.0 if full else scale, size, padded, crops), crop_area(crops)
+
+    best, area = at(1.0)
+    if work_pixels is None or area <= work_pixels:
+        return best
+    high, low = 1.0, min(1.0, (work_pixels / area) ** 0.5)
+    while True:
+        candidate, area = at(low)
+        if area <= work_pixels or candidate.size == (modulo, modulo):
+            best = candidate
+            break
+        high, low = low, low * 0.8
+    while high / low > 1.03:
+        middle = (high * low) ** 0.5
+        candidate, area = at(middle)
+        if area <= work_pixels:
+            best, low = candidate, middle
+        else:
+            high = middle
+    return best
 
 
 def _hole_boxes(hole: np.ndarray, context: int) -> list[Box]:
