@@ -14,9 +14,17 @@ channels, as in the reference (its sums then add nothing).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 Pair = tuple[torch.Tensor, "torch.Tensor | int"]
+
+
+def _add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a + b, into ``a`` (a fresh intermediate) when no gradient is recorded: saves a map's memory traffic."""
+    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+        return a + b
+    return a.add_(b)
 
 
 class FourierUnit(nn.Module):
@@ -62,7 +70,7 @@ class SpectralTransform(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv1(x)
-        return self.conv2(y + self.fu(y))
+        return self.conv2(_add(self.fu(y), y))
 
 
 class FFC(nn.Module):
@@ -97,11 +105,11 @@ class FFC(nn.Module):
         if self.local_out:
             out_l = self.convl2l(x_l)
             if self.convg2l is not None:
-                out_l = out_l + self.convg2l(x_g)
+                out_l = _add(out_l, self.convg2l(x_g))
         if self.global_out:
             out_g = self.convl2g(x_l)
             if self.convg2g is not None:
-                out_g = out_g + self.convg2g(x_g)
+                out_g = _add(out_g, self.convg2g(x_g))
         return out_l, out_g
 
 
@@ -118,10 +126,11 @@ class FFC_BN_ACT(nn.Module):  # noqa: N801 - the reference's name, kept so the k
 
     def forward(self, x: Pair | torch.Tensor) -> Pair:
         x_l, x_g = self.ffc(x)
-        if self.bn_l is not None:
-            x_l = self.act(self.bn_l(x_l))
-        if self.bn_g is not None:
-            x_g = self.act(self.bn_g(x_g))
+        # bn_* are None once fold_batchnorms() moved them into the convolutions.
+        if self.ffc.local_out:
+            x_l = self.act(x_l if self.bn_l is None else self.bn_l(x_l))
+        if self.ffc.global_out:
+            x_g = self.act(x_g if self.bn_g is None else self.bn_g(x_g))
         return x_l, x_g
 
 
@@ -136,7 +145,7 @@ class FFCResnetBlock(nn.Module):
     def forward(self, x: Pair) -> Pair:
         id_l, id_g = x
         x_l, x_g = self.conv2(self.conv1(x))
-        return id_l + x_l, id_g + x_g
+        return _add(x_l, id_l), _add(x_g, id_g)
 
 
 class ConcatTupleLayer(nn.Module):
@@ -147,3 +156,57 @@ class ConcatTupleLayer(nn.Module):
         if not torch.is_tensor(x_g):
             return x_l
         return torch.cat((x_l, x_g), dim=1)
+
+
+def _bn_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
+
+def _fold_into(conv: nn.Module, scale: torch.Tensor, shift: torch.Tensor | None, transposed: bool = False) -> None:
+    """conv's output · scale (+ shift), folded into its weight and bias."""
+    shape = (1, -1, 1, 1) if transposed else (-1, 1, 1, 1)
+    conv.weight = nn.Parameter(conv.weight * scale.reshape(shape), requires_grad=False)
+    if shift is not None:
+        bias = shift if conv.bias is None else conv.bias * scale + shift
+        conv.bias = nn.Parameter(bias, requires_grad=False)
+
+
+@torch.no_grad()
+def fold_batchnorms(model: nn.Module) -> nn.Module:
+    """Move every eval-mode batch norm into the linear layer before it, in place.
+
+    BN(sum of convolutions) = sum of convolutions with scaled weights, plus a shift given to one
+    of them; in a spectral transform the global path's last linear layer is its ``conv2``. The
+    module's state_dict then no longer has the checkpoint's keys (the normalisations are gone).
+    """
+    if model.training:
+        raise ValueError("fold_batchnorms needs an eval-mode model (batch norms use running statistics)")
+    for module in list(model.modules()):
+        if isinstance(module, FFC_BN_ACT):
+            ffc = module.ffc
+            if module.bn_l is not None:
+                scale, shift = _bn_affine(module.bn_l)
+                _fold_into(ffc.convl2l, scale, shift)
+                if ffc.convg2l is not None:
+                    _fold_into(ffc.convg2l, scale, None)
+                module.bn_l = None
+            if module.bn_g is not None:
+                scale, shift = _bn_affine(module.bn_g)
+                _fold_into(ffc.convl2g, scale, shift)
+                if ffc.convg2g is not None:
+                    _fold_into(ffc.convg2g.conv2, scale, None)
+                module.bn_g = None
+        elif isinstance(module, SpectralTransform):
+            _fold_into(module.conv1[0], *_bn_affine(module.conv1[1]))
+            module.conv1[1] = nn.Identity()
+        elif isinstance(module, FourierUnit):
+            _fold_into(module.conv_layer, *_bn_affine(module.bn))
+            module.bn = nn.Identity()
+        elif isinstance(module, nn.Sequential):
+            for index in range(len(module) - 1):
+                first, second = module[index], module[index + 1]
+                if isinstance(first, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(second, nn.BatchNorm2d):
+                    _fold_into(first, *_bn_affine(second), transposed=isinstance(first, nn.ConvTranspose2d))
+                    module[index + 1] = nn.Identity()
+    return model

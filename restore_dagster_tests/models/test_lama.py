@@ -62,12 +62,16 @@ def test_state_dict_matches_checkpoint_layout():
 
 
 def test_loads_lightning_checkpoint_ignoring_other_entries(inpainter):
-    """The fixture's best.ckpt also holds discriminator/loss entries; only generator.* is taken."""
+    """The fixture's best.ckpt also holds discriminator/loss entries; only generator.* is taken, and
+    the prepared model (batch norms folded) computes what the plain generator on the stand-in does."""
     assert EXTRA_ENTRIES
     assert not inpainter.training and not any(p.requires_grad for p in inpainter.parameters())
-    standin = lama_standin_state_dict()
-    for key, tensor in inpainter.state_dict().items():
-        assert torch.equal(tensor, standin["generator." + key]), key
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in inpainter.modules())  # all folded
+    plain = FFCResNetGenerator()
+    plain.load_state_dict({key.removeprefix("generator."): v for key, v in lama_standin_state_dict().items()})
+    x = torch.from_numpy(np.load(FIXTURES / "raw_in.npy"))
+    with torch.inference_mode():
+        assert (plain.eval()(x) - inpainter(x)).abs().max() < 5e-6
 
 
 def test_loads_checkpoint_with_uninstalled_classes(tmp_path, monkeypatch):
@@ -314,15 +318,15 @@ def test_full_resolution_when_the_work_fits():
 
 
 def test_downscaled_inpainting_differs_from_full_resolution_by_a_measured_amount(inpainter):
-    """Measured: the 160×120 fixture with a work budget of 5,000 pixels is inpainted at 56×40
-    (scale 0.35) and scaled back; against full resolution, on the hole pixels: mean |difference|
-    ~20 grey levels, 95th percentile ~55 (stand-in weights, whose output has no image structure,
-    so this bounds the mechanics, not the quality). Outside the holes nothing changes."""
+    """Measured: the 160×120 fixture with a work budget of 5,000 pixels is inpainted at 75×56
+    (scale 0.47) and scaled back; against full resolution, on the hole pixels: mean |difference|
+    34.6 grey levels, 95th percentile 86, max 174 (stand-in weights, whose output is structureless
+    texture that no resampling preserves, so this measures the mechanics, not the quality of real
+    weights, which were not available). Outside the holes nothing changes."""
     image, mask = _pair(False)
     whole = np.asarray(inpaint(image, mask, inpainter, work_pixels=None)).astype(int)
     small = np.asarray(inpaint(image, mask, inpainter, work_pixels=5_000)).astype(int)
     hole = np.asarray(mask) > 0
     np.testing.assert_array_equal(small[~hole], whole[~hole])
     difference = np.abs(small[hole] - whole[hole])
-    print(f"downscaled vs full: mean {difference.mean():.2f}, p95 {np.percentile(difference, 95):.1f}, max {difference.max()}")
-    assert 0 < difference.mean() < 40
+    assert 0 < difference.mean() < 50
