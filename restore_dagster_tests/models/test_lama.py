@@ -330,3 +330,27 @@ def test_downscaled_inpainting_differs_from_full_resolution_by_a_measured_amount
     np.testing.assert_array_equal(small[~hole], whole[~hole])
     difference = np.abs(small[hole] - whole[hole])
     assert 0 < difference.mean() < 50
+
+
+def test_work_budget_keeps_the_largest_scale_that_fits():
+    from restore_dagster.models.lama_crops import crop_area, plan
+
+    hole = _scratched_mask(600, 800, seed=5) > 0
+    chosen = plan(hole, crop_pixels=256 * 256, context=32, work_pixels=120_000)
+    assert chosen.scale < 1 and crop_area(chosen.crops) <= 120_000
+    bigger = plan(hole, crop_pixels=256 * 256, context=32, work_pixels=None)  # full resolution
+    assert crop_area(bigger.crops) > 120_000
+    # Within the bisection's 3 % (and rounding) of a scale whose crops would not fit.
+    width = round(800 * chosen.scale * 1.05)
+    resized = Image.fromarray(hole).resize((width, round(600 * chosen.scale * 1.05)), Image.Resampling.BOX)
+    over = plan(np.asarray(resized) > 0, crop_pixels=256 * 256, context=32, work_pixels=None)
+    assert crop_area(over.crops) > 0.9 * 120_000
+
+
+def test_fold_batchnorms_needs_eval_mode():
+    from restore_dagster.models.lama_layers import fold_batchnorms
+
+    with torch.device("meta"):
+        model = FFCResNetGenerator()
+    with pytest.raises(ValueError, match="eval-mode"):
+        fold_batchnorms(model.train())
