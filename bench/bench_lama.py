@@ -37,7 +37,13 @@ from bench_common import gib, size, synchronize, vm_hwm_bytes  # noqa: E402
 
 from restore_dagster.models.device import resolve_device  # noqa: E402
 from restore_dagster.models.lama import inpaint, load_inpainter  # noqa: E402
-from restore_dagster.models.lama_crops import DEFAULT_CONTEXT, DEFAULT_CROP_PIXELS, crop_area, plan  # noqa: E402
+from restore_dagster.models.lama_crops import (  # noqa: E402
+    DEFAULT_CONTEXT,
+    DEFAULT_CPU_WORK_PIXELS,
+    DEFAULT_CROP_PIXELS,
+    crop_area,
+    plan,
+)
 
 PHOTO = REPO / "restore_dagster_tests" / "fixtures" / "lama" / "input_rgb.png"
 # The issue's targets on the 2-core CPU (detection + inpainting; this measures the inpainting part).
@@ -94,18 +100,19 @@ def child(args: argparse.Namespace) -> None:
     model = load_inpainter(Path(args.child), device=device)
     synchronize(device)
     loaded = time.perf_counter() - start
+    # --work-pixels: the library's default (800,000 on the CPU, none elsewhere), a number, or 0 = none.
+    work = {} if args.work_pixels is None else {"work_pixels": args.work_pixels or None}
     seconds = []
     for _ in range(args.repeats + 1):  # the first is a warm-up
         synchronize(device)
         start = time.perf_counter()
-        result = inpaint(image, mask, model)
+        result = inpaint(image, mask, model, **work)
         synchronize(device)
         seconds.append(time.perf_counter() - start)
     hole = np.asarray(mask) > 0
     unchanged = bool((np.asarray(result)[~hole] == np.asarray(image)[~hole]).all())
-    work = None if device.type != "cpu" else "default"
-    chosen = plan(hole, crop_pixels=DEFAULT_CROP_PIXELS, context=DEFAULT_CONTEXT,
-                  work_pixels=None if work is None else 800_000)
+    budget = work["work_pixels"] if work else (DEFAULT_CPU_WORK_PIXELS if device.type == "cpu" else None)
+    chosen = plan(hole, crop_pixels=DEFAULT_CROP_PIXELS, context=DEFAULT_CONTEXT, work_pixels=budget)
     print(json.dumps({
         "size": [width, height], "coverage": float(hole.mean()), "load_seconds": loaded,
         "first_seconds": seconds[0], "best_seconds": min(seconds[1:]), "scale": chosen.scale,
@@ -121,6 +128,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sizes", type=size, nargs="+", default=[(2000, 1500), (6000, 4000)])
+    parser.add_argument("--work-pixels", type=int, default=None,
+                        help="inpaint()'s work budget (default: the library's; 0: none, full resolution)")
     parser.add_argument("--weights", default=None, help="the official big-lama/models/best.ckpt")
     parser.add_argument("--standin-dir", default=str(Path(tempfile.gettempdir()) / "restore_dagster_lama_bench"))
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -133,10 +142,13 @@ def main() -> None:
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {args.threads} threads"
     print(f"### LaMa inpainting on {name}\n")
+    if args.work_pixels is None:
+        budget = f"work budget {DEFAULT_CPU_WORK_PIXELS:,} px" if device.type == "cpu" else "no work budget"
+    else:
+        budget = f"work budget {args.work_pixels:,} px" if args.work_pixels else "no work budget (full resolution)"
     print(f"{datetime.date.today()}, torch {torch.__version__}, "
-          f"{'official' if args.weights else 'stand-in'} weights, float32, default plan "
-          f"(crop budget {DEFAULT_CROP_PIXELS} px, context {DEFAULT_CONTEXT} px"
-          f"{', work budget 800,000 px' if device.type == 'cpu' else ', no work budget'}). Each size in a fresh "
+          f"{'official' if args.weights else 'stand-in'} weights, float32, crop budget {DEFAULT_CROP_PIXELS:,} px, "
+          f"context {DEFAULT_CONTEXT} px, {budget}. Each size in a fresh "
           f"process; time: best of {args.repeats} after a warm-up. Shared machine: other work may have run "
           f"at the same time.\n")
     print("| scan | holes | plan | load | inpaint (first / best) | target | peak RSS (VmHWM / ru_maxrss) "
@@ -145,7 +157,8 @@ def main() -> None:
     for width, height in args.sizes:
         completed = subprocess.run(
             [sys.executable, __file__, "--child", str(weights), "--size", f"{width}x{height}", "--device",
-             args.device, "--threads", str(args.threads), "--repeats", str(args.repeats)],
+             args.device, "--threads", str(args.threads), "--repeats", str(args.repeats),
+             *([] if args.work_pixels is None else ["--work-pixels", str(args.work_pixels)])],
             capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             raise SystemExit(f"{width}×{height} failed: {completed.stderr[-2000:]}")

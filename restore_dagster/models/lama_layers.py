@@ -14,7 +14,6 @@ channels, as in the reference (its sums then add nothing).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 Pair = tuple[torch.Tensor, "torch.Tensor | int"]
