@@ -228,7 +228,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
         with _serialization._open_zipfile_reader(handle) as archive:  # noqa: SLF001
             if _serialization._is_torchscript_zip(archive):  # noqa: SLF001
                 raise UnsafeCheckpointError(f"{path}: a TorchScript archive (holds code), not a checkpoint")
-            return _serialization._load(archive, map_location, _RestrictedPickleModule)  # noqa: SLF001
+            # encoding="utf-8": what torch.load passes by default (Python 2 str pickles).
+            return _serialization._load(archive, map_location, _RestrictedPickleModule,  # noqa: SLF001
+                                        encoding="utf-8")
 
 
 def loads_restricted(data: bytes) -> Any:
