@@ -35,8 +35,8 @@ from PIL import Image
 MIN_WINDOW = 9
 WINDOW_PER_SHORT_SIDE = 1 / 200
 # Grey levels: below this a speck is invisible on a print anyway, and grain often reaches it.
-MIN_CONTRAST = 18.0
-SIGMAS = 5.0
+MIN_CONTRAST = 25.0
+SIGMAS = 6.0
 MAX_PER_CELL = 12
 STRUCTURE_CONTRAST = 25.0
 GROW = 1
