@@ -73,3 +73,20 @@ def resources(layout, artistic_weights):
         "storage": StorageResource(home=str(layout.root)),
         "gpu": GpuResource(device="cpu", artistic_weights=str(artistic_weights), download_weights=False),
     }
+
+
+@pytest.fixture(scope="session")
+def scratch_weights(tmp_path_factory) -> Path:
+    """Stand-in BOPBTL scratch-detection weights saved like the official FT_Epoch_latest.pt."""
+    from restore_dagster_tests.models.scratch_standin import write_scratch_checkpoint
+
+    return write_scratch_checkpoint(tmp_path_factory.mktemp("scratch_weights") / "FT_Epoch_latest.pt")
+
+
+@pytest.fixture(scope="session")
+def lama_weights(tmp_path_factory) -> Path:
+    """Stand-in big-lama weights saved like the official best.ckpt: a Lightning checkpoint whose
+    state_dict holds the 989 ``generator.*`` tensors plus discriminator/loss entries to be ignored."""
+    from restore_dagster_tests.models.lama_standin import write_lightning_checkpoint
+
+    return write_lightning_checkpoint(tmp_path_factory.mktemp("lama_weights") / "best.ckpt")
