@@ -17,13 +17,13 @@ Strategy (bounded memory for any scan size, and work only where there is damage)
    (scratches across the whole print, hundreds of specks), the image and its holes are scaled
    down (area averaging; a low-resolution pixel is a hole when any of its pixels is) until their
    crops fit, inpainted there, and the result is scaled back up (bicubic) for the hole pixels only.
-   On the CPU the default budget keeps a 2000×1500 scan's inpainting near 10 s; on an accelerator
+   On the CPU the default budget keeps a 2000×1500 scan's inpainting near 8 s; on an accelerator
    there is none (full resolution always). :func:`plan` picks the scale.
 
 LaMa's Fourier convolutions see the whole input, so a crop smaller than the image is not equal to
-whole-image inpainting; the tests measure that difference (see test_lama.py). Memory per crop is
-about 1.3 kB per pixel on the CPU (measured: see BENCHMARKS.md), so the default budget bounds a
-crop's working set to ~1.3 GB whatever the scan size.
+whole-image inpainting; the tests measure that difference (see test_lama.py). Memory follows the
+largest crop, not the scan: a fresh process inpainting a 1024×768 crop peaks at 1.4 GiB RSS on the
+CPU, weights and interpreter included (BENCHMARKS.md), so the default budget bounds it for any size.
 """
 
 from __future__ import annotations
