@@ -9,12 +9,18 @@ across the picture), and whatever chroma the tints cannot account for is colour.
 a sepia print and a split-toned print leave almost nothing; a colour photograph (a red dress and a
 green lawn of equal brightness, skin against a blue sky) leaves a lot.
 
+Damage is not colour: white scratches, dust and worn, yellowed edges on a sepia print read as chroma
+the tints cannot explain (a scratched sepia print measured 7.2 against the 6.0 threshold). So the
+measure leaves out the print's border always and, when the caller knows them (the ``repaired``
+stage's mask), the detected defects.
+
 Known limit: a colour photo whose hue is a function of brightness alone (a sunset gradient, a
 monochrome-looking scene under one coloured light) reads as toned monochrome.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -35,6 +41,10 @@ _REWEIGHTINGS = 3
 # 128-pixel thumbnail); colour photographs 11–48 (the cat 18, the coffee cup 25), the faintest
 # (the Hubble deep field) 8.5. The tests in restore_dagster_tests/imaging/test_greyness.py keep it so.
 GREY_THRESHOLD = 6.0
+# Share of each side left out as border: scanned and photographed prints have worn, chipped or
+# yellowed edges and often a strip of scanner lid or table; 4 % of the long side (10 pixels of the
+# 256-pixel working copy) covers them without losing the picture's own colour.
+BORDER_FRACTION = 0.04
 
 
 def chroma_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,7 +57,30 @@ def chroma_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, cb, cr
 
 
-def untinted_chroma(image: Image.Image) -> float:
+def measured_pixels(size: tuple[int, int], ignore: Image.Image | None, analysis_size: tuple[int, int]) -> np.ndarray:
+    """Which pixels of the working copy count: not the border, not (near) an ignored pixel.
+
+    ``ignore`` ("L", the image's size, non-zero = damage) is box-averaged to the working copy, so a
+    cell counts as damaged when any of its pixels is, and grown by one cell for the soft edges a
+    scratch leaves around it. When nothing would be left (a tiny or wholly masked image), every
+    pixel counts: a measure of something beats none.
+    """
+    width, height = analysis_size
+    keep = np.ones((height, width), dtype=bool)
+    border = int(round(BORDER_FRACTION * max(width, height)))
+    if min(width, height) > 4 * border:
+        keep[:border, :] = keep[-border:, :] = False
+        keep[:, :border] = keep[:, -border:] = False
+    if ignore is not None:
+        if ignore.size != size:
+            raise ValueError(f"ignore mask is {ignore.size[0]}x{ignore.size[1]}, the image {size[0]}x{size[1]}")
+        damaged = np.asarray(ignore.convert("L").point(lambda v: 255 if v else 0).resize(analysis_size, Image.Resampling.BOX)) > 0
+        damaged = cv2.dilate(damaged.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        keep &= ~damaged
+    return keep if keep.sum() >= 64 else np.ones((height, width), dtype=bool)
+
+
+def untinted_chroma(image: Image.Image, ignore: Image.Image | None = None) -> float:
     """The 95th percentile of chroma that brightness and a lighting gradient leave unexplained (0 = monochrome).
 
     Chroma (Cb, Cr) is fitted to one tint per luma band plus a cast that changes linearly across
@@ -55,18 +88,20 @@ def untinted_chroma(image: Image.Image) -> float:
     one side, cool on the other); the measure is what the fit leaves. The fit is a least-absolute-
     deviations one (iteratively reweighted least squares), so the tints follow the majority of each
     band: a red date stamp cannot drag its band's tint away and make the whole band look coloured.
+    Pixels outside :func:`measured_pixels` (border, ``ignore``) take no part in the fit or the percentile.
     """
     y, cb, cr = chroma_planes(rgb_array(image, _ANALYSIS_SIDE))
     height, width = y.shape
+    keep = measured_pixels(image.size, ignore, (width, height)).ravel()
     bands = 256 // _BAND_WIDTH
-    band = np.minimum((y / _BAND_WIDTH).astype(np.int64), bands - 1).ravel()
+    band = np.minimum((y / _BAND_WIDTH).astype(np.int64), bands - 1).ravel()[keep]
     rows, cols = np.mgrid[0:height, 0:width]
-    brightness = (y / 255.0).ravel()
+    brightness = (y / 255.0).ravel()[keep]
     design = np.zeros((band.size, bands + 2))
     design[np.arange(band.size), band] = 1.0
-    design[:, bands] = (cols.ravel() / max(width - 1, 1) - 0.5) * brightness
-    design[:, bands + 1] = (rows.ravel() / max(height - 1, 1) - 0.5) * brightness
-    chroma = np.stack([cb.ravel(), cr.ravel()], axis=1).astype(np.float64)
+    design[:, bands] = (cols.ravel()[keep] / max(width - 1, 1) - 0.5) * brightness
+    design[:, bands + 1] = (rows.ravel()[keep] / max(height - 1, 1) - 0.5) * brightness
+    chroma = np.stack([cb.ravel()[keep], cr.ravel()[keep]], axis=1).astype(np.float64)
     weights = np.ones(band.size)
     for _ in range(_REWEIGHTINGS + 1):
         # Normal equations: an 18×18 system instead of a 65,536-row least squares; lstsq copes
@@ -80,12 +115,14 @@ def untinted_chroma(image: Image.Image) -> float:
     return float(np.percentile(residual, _PERCENTILE))
 
 
-def is_grey_image(image: Image.Image) -> tuple[bool, float]:
+def is_grey_image(image: Image.Image, ignore: Image.Image | None = None) -> tuple[bool, float]:
     """``(grey, measure)``: grey when :func:`untinted_chroma` is below :data:`GREY_THRESHOLD`.
+
+    ``ignore``: an "L" mask of the image's size whose non-zero pixels (detected damage) are left out.
 
     Toned monochrome (sepia, yellowed, colour-cast) counts as grey, so it gets colourised.
     """
-    measure = untinted_chroma(image)
+    measure = untinted_chroma(image, ignore)
     return measure < GREY_THRESHOLD, measure
 
 

@@ -108,3 +108,56 @@ def test_colourfulness_of_flat_colours_follows_the_formula():
     # One flat colour has no spread: M = 0.3 · |(R − G, (R + G)/2 − B)|.
     red = colourfulness(Image.new("RGB", (8, 8), (200, 0, 0)))
     assert red == pytest.approx(0.3 * np.hypot(200.0, 100.0))
+
+
+def _scratched_sepia_print(name: str, scratches: int = 60, worn_edges: bool = True):
+    """A sepia print with white scratches (and the mask a detector would give) and worn edges: a
+    24-pixel band mottled with a yellow-brown stain of varying strength."""
+    from PIL import ImageDraw
+
+    photo = sepia(fixture_photo(name).convert("L").resize((800, 600)).convert("RGB"))
+    mask = Image.new("L", photo.size, 0)
+    draw, draw_mask = ImageDraw.Draw(photo), ImageDraw.Draw(mask)
+    rng = np.random.default_rng(1)
+    for _ in range(scratches):
+        line = tuple(int(v) for v in (rng.integers(0, 800), rng.integers(0, 600), rng.integers(0, 800), rng.integers(0, 600)))
+        draw.line(line, fill=(255, 255, 255), width=3)
+        draw_mask.line(line, fill=255, width=3)
+    if worn_edges:
+        pixels = np.asarray(photo).astype(np.float32)
+        edge = np.zeros(pixels.shape[:2], dtype=bool)
+        edge[:24], edge[-24:], edge[:, :24], edge[:, -24:] = True, True, True, True
+        strength = (rng.uniform(0.2, 0.9, edge.shape) * edge)[..., None]
+        pixels = pixels * (1 - strength) + np.array([235, 215, 110], np.float32) * strength
+        photo = Image.fromarray(pixels.astype(np.uint8))
+    return photo, mask
+
+
+@pytest.mark.parametrize("name", ["astronaut_128x128.png", "coffee_150x100.png"])
+def test_a_scratched_sepia_print_is_grey_once_its_damage_is_left_out(name):
+    photo, mask = _scratched_sepia_print(name)
+    assert not is_grey_image(photo)[0]  # white scratches on sepia read as colour when counted...
+    grey, measure = is_grey_image(photo, ignore=mask)  # ...and not once the detected damage is left out
+    assert grey and measure < GREY_THRESHOLD / 2, f"measure {measure:.2f}"
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_worn_stained_edges_do_not_make_a_sepia_print_colour(name):
+    photo, _ = _scratched_sepia_print(name, scratches=0)
+    grey, measure = is_grey_image(photo)
+    assert grey and measure < GREY_THRESHOLD / 2, f"measure {measure:.2f}"
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_colour_photos_stay_colour_with_a_damage_mask(name):
+    photo = fixture_photo(name)
+    mask = Image.new("L", photo.size, 0)
+    mask.paste(255, (photo.width // 3, 0, photo.width // 3 + 3, photo.height))  # a long scratch
+    assert is_grey_image(photo, ignore=mask)[1] > 2 * GREY_THRESHOLD
+
+
+def test_an_ignore_mask_of_another_size_is_refused_and_a_full_one_measures_everything():
+    photo = fixture_photo("coffee_150x100.png")
+    with pytest.raises(ValueError, match="ignore mask is 10x10"):
+        is_grey_image(photo, ignore=Image.new("L", (10, 10)))
+    assert is_grey_image(photo, ignore=Image.new("L", photo.size, 255))[1] == pytest.approx(is_grey_image(photo)[1], rel=0.2)
