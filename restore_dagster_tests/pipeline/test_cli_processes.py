@@ -181,7 +181,7 @@ def test_a_step_blocked_on_the_pool_says_so_and_ctrl_c_still_stops(layout, cli_e
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "step upscaled waits for the 'gpu' pool" in status
+    assert "step repaired waits for the 'gpu' pool" in status  # the first GPU stage
 
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)

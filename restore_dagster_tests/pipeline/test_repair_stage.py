@@ -43,7 +43,8 @@ def gpu(artistic_weights, scratch_weights=None, lama_weights=None):
 def repair_resources(layout, artistic_weights, scratch_weights, lama_weights):
     from restore_dagster.resources import StorageResource
 
-    SettingsStore(layout.state).set_defaults(repair="on")
+    # 0.5: the stand-in network marks about 5% of the test scan (at BOPBTL's 0.4 it marks 63%).
+    SettingsStore(layout.state).set_defaults(repair="on", repair_threshold=0.5)
     return {"storage": StorageResource(home=str(layout.root)), "gpu": gpu(artistic_weights, scratch_weights, lama_weights)}
 
 
@@ -108,7 +109,7 @@ def test_a_scratched_photo_is_repaired_through_every_stage(layout, instance, rep
     scanned, repaired = read_record(layout, "scanned", "al/x"), read_record(layout, "repaired", "al/x")
     before, after = pixels(scanned.file), pixels(repaired.file)
     mask = stage_mask(layout, "al/x")
-    scratches, specks = detectors_mask(scanned.file, scratch_weights, 0.4)
+    scratches, specks = detectors_mask(scanned.file, scratch_weights, 0.5)
     assert (mask == (scratches | specks | painted)).all()  # network ∪ specks ∪ the owner's strokes
     assert (after[~mask] == before[~mask]).all()  # the rest of the scan is untouched
     line = scratch_pixels()
@@ -120,7 +121,8 @@ def test_a_scratched_photo_is_repaired_through_every_stage(layout, instance, rep
     assert meta["repaired"] is True and meta["repair"].startswith("repaired ")
     assert meta["coverage_percent"] == pytest.approx(100 * mask.mean(), abs=1e-3)
     assert meta["regions"] >= 1 and meta["device"] == "cpu" and meta["seconds"] > 0
-    assert meta["repair_mode"] == "on" and meta["repair_threshold"] == 0.4 and meta["corrected"] is True
+    assert meta["repair_mode"] == "on" and meta["repair_threshold"] == 0.5 and meta["corrected"] is True
+    assert mask.mean() < 0.2  # most of the scan is outside the mask, and unchanged
     assert "optional_steps" not in meta and "optional_steps" not in read_record(layout, "published", "al/x").metadata
     assert "scratches and dust painted out" in read_record(layout, "compressed", "al/x").metadata["note"]
 
@@ -157,7 +159,7 @@ def test_a_scanned_touch_up_still_feeds_repaired(layout, instance, repair_resour
     painted = mark_scratch(layout, "al/x")
     requests = drain(instance, repair_resources)
     assert requests[0].asset_selection[0] == dg.AssetKey("scanned")
-    scratches, specks = detectors_mask(touch, scratch_weights, 0.4)
+    scratches, specks = detectors_mask(touch, scratch_weights, 0.5)
     assert (stage_mask(layout, "al/x") == (scratches | specks | painted)).all()
     assert read_record(layout, "repaired", "al/x").metadata["repaired"] is True
 
@@ -184,7 +186,7 @@ def test_a_mask_correction_reruns_only_that_photo_from_repaired(layout, instance
     requests = drain(instance, repair_resources)
     assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "repaired")]
     assert not (stage_mask(layout, "al/x") & erased).any()
-    scratches, specks = detectors_mask(read_record(layout, "scanned", "al/x").file, scratch_weights, 0.4)
+    scratches, specks = detectors_mask(read_record(layout, "scanned", "al/x").file, scratch_weights, 0.5)
     assert (stage_mask(layout, "al/x") == ((scratches | specks) & ~erased)).all()
     assert repair_mask_path(layout, "al/x").exists()  # the owner's file is never removed
 
@@ -197,7 +199,8 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     to_come = {"scratch": tmp_path / "later" / "FT_Epoch_latest.pt", "lama": tmp_path / "later" / "best.ckpt"}
     monkeypatch.setenv("RESTORE_SCRATCH_WEIGHTS", str(to_come["scratch"]))
     monkeypatch.setenv("RESTORE_LAMA_WEIGHTS", str(to_come["lama"]))
-    SettingsStore(layout.state).set_defaults(repair="auto")
+    # 0.5: the stand-in network marks about 5% of this scan there, which auto repairs (see the auto test).
+    SettingsStore(layout.state).set_defaults(repair="auto", repair_threshold=0.5)
     resources = {"storage": StorageResource(home=str(layout.root)), "gpu": gpu(artistic_weights)}
     scan = scratched_scan(layout.gallery / "al" / "x.png")
     painted = mark_scratch(layout, "al/x")
@@ -224,7 +227,7 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     assert [(r.partition_key, r.asset_selection[0].path[-1]) for r in requests] == [("al/x", "repaired")]
     partly = read_record(layout, "repaired", "al/x").metadata
     assert partly["repaired"] is True and "without scratch detection" in partly["repair"]
-    _, specks = detectors_mask(scan, scratch_weights, 0.4)
+    _, specks = detectors_mask(scan, scratch_weights, 0.5)
     assert (stage_mask(layout, "al/x") == (specks | painted)).all()
     [step] = partly["optional_steps"]
     assert step["weights"] == "FT_Epoch_latest.pt" and str(to_come["scratch"]) in step["detail"]
@@ -236,8 +239,8 @@ def test_missing_weights_publish_unrepaired_marked_pending_then_repaired_when_th
     done = read_record(layout, "repaired", "al/x").metadata
     assert "optional_steps" not in done and "optional_steps" not in read_record(layout, "published", "al/x").metadata
     assert done["repaired"] is True and done["repair"].startswith("repaired ")
-    scratches, specks = detectors_mask(scan, scratch_weights, 0.4)
-    assert (stage_mask(layout, "al/x") == (scratches | specks | painted)).all()  # the network's mask joined in
+    scratches, specks = detectors_mask(scan, scratch_weights, 0.5)
+    assert scratches.any() and (stage_mask(layout, "al/x") == (scratches | specks | painted)).all()  # the network's mask joined in
 
 
 def test_status_catalogue_and_web_show_repair_pending(layout, monkeypatch, tmp_path, capsys, artistic_weights):
@@ -317,10 +320,13 @@ def test_auto_repairs_plausible_damage_and_leaves_texture_alone():
 def test_auto_declines_a_mask_that_covers_too_much_but_still_repairs_the_owners_strokes(
     layout, instance, repair_resources, scratch_weights
 ):
-    """A low threshold makes the scratch network mark much of the photo: auto leaves that alone."""
+    """A low threshold makes the (stand-in) scratch network mark much of the photo: auto leaves that
+    alone; at a higher one it marks a plausible share, and auto repairs it."""
     scan = scratched_scan(layout.gallery / "al" / "x.png")
     scratches, specks = detectors_mask(scan, scratch_weights, 0.05)
     assert 100 * (scratches | specks).mean() > AUTO_MAX_COVERAGE_PERCENT  # the premise of this test
+    plausible, _ = detectors_mask(scan, scratch_weights, 0.5)
+    assert 0 < 100 * (plausible | specks).mean() <= AUTO_MAX_COVERAGE_PERCENT  # and of its second half
     SettingsStore(layout.state).set("al/x", repair="auto", repair_threshold=0.05)
     painted = mark_scratch(layout, "al/x")
     drain(instance, repair_resources)
@@ -332,6 +338,12 @@ def test_auto_declines_a_mask_that_covers_too_much_but_still_repairs_the_owners_
     SettingsStore(layout.state).set("al/x", repair="on")
     drain(instance, repair_resources)
     assert (stage_mask(layout, "al/x") == (scratches | specks | painted)).all()
+
+    SettingsStore(layout.state).set("al/x", repair="auto", repair_threshold=0.5)
+    drain(instance, repair_resources)
+    meta = read_record(layout, "repaired", "al/x").metadata
+    assert meta["detected_percent"] <= AUTO_MAX_COVERAGE_PERCENT and "auto" not in meta["repair"]
+    assert (stage_mask(layout, "al/x") == (plausible | specks | painted)).all()
 
 
 def test_repair_settings_from_the_cli_are_honoured_by_the_next_sensor_run(
@@ -345,15 +357,15 @@ def test_repair_settings_from_the_cli_are_honoured_by_the_next_sensor_run(
     drain(instance, repair_resources)
     assert read_record(layout, "repaired", "al/x").metadata["repair"].startswith("off")
 
-    assert main(["settings", "al/x", "--repair", "on", "--repair-threshold", "0.5"]) == 0
+    assert main(["settings", "al/x", "--repair", "on", "--repair-threshold", "0.45"]) == 0
     assert "repair = on" in capsys.readouterr().out
     result = tick(instance, repair_resources)
     [request] = result.run_requests
     assert (request.partition_key, request.asset_selection[0].path[-1]) == ("al/x", "repaired")
     execute(instance, repair_resources, request)
     meta = read_record(layout, "repaired", "al/x").metadata
-    assert meta["repair_mode"] == "on" and meta["repair_threshold"] == 0.5
-    scratches, specks = detectors_mask(scan, scratch_weights, 0.5)
+    assert meta["repair_mode"] == "on" and meta["repair_threshold"] == 0.45
+    scratches, specks = detectors_mask(scan, scratch_weights, 0.45)
     assert (stage_mask(layout, "al/x") == (scratches | specks)).all()
 
     assert main(["settings", "al/x", "--repair-threshold", "2"]) == 2  # refused, nothing stored
