@@ -72,6 +72,14 @@ def resources(layout, artistic_weights):
 
 
 @pytest.fixture(scope="session")
+def scratch_weights(tmp_path_factory) -> Path:
+    """Stand-in BOPBTL scratch-detection weights saved like the official FT_Epoch_latest.pt."""
+    from restore_dagster_tests.models.scratch_standin import write_scratch_checkpoint
+
+    return write_scratch_checkpoint(tmp_path_factory.mktemp("scratch_weights") / "FT_Epoch_latest.pt")
+
+
+@pytest.fixture(scope="session")
 def lama_weights(tmp_path_factory) -> Path:
     """Stand-in big-lama weights saved like the official best.ckpt: a Lightning checkpoint whose
     state_dict holds the 989 ``generator.*`` tensors plus discriminator/loss entries to be ignored."""
