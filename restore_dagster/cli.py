@@ -6,7 +6,7 @@
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
     restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
-    restore-photos weights [--download]      check / fetch the DeOldify weights, or say where to put them
+    restore-photos weights [--download]      check / fetch the DeOldify, scratch and LaMa weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
     restore-photos password [--if-unset]     set the web gallery owner's password
     restore-photos serve [--host H] [--port P]
@@ -231,7 +231,7 @@ def _print_settings(settings) -> None:
 def cmd_weights(args, layout: Layout) -> int:
     from restore_dagster.models import weights
 
-    kinds = [args.kind] if args.kind else list(weights.DEOLDIFY_WEIGHTS)
+    kinds = [args.kind] if args.kind else [*weights.DEOLDIFY_WEIGHTS, *weights.ARCHIVE_KINDS]
     status = 0
     for kind in kinds:
         try:
@@ -352,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--long-side", type=int)
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
-    weights = sub.add_parser("weights", help="check or download the DeOldify weights")
-    weights.add_argument("--kind", choices=MODELS)
+    weights = sub.add_parser("weights", help="check or download the DeOldify, scratch-detection and LaMa weights")
+    weights.add_argument("--kind", choices=(*MODELS, "scratch", "lama"))
     weights.add_argument("--download", action=argparse.BooleanOptionalAction, default=True)
     weights.set_defaults(func=cmd_weights)
     demo = sub.add_parser("seed-demo", help="write the demo album into an empty gallery")

@@ -64,12 +64,14 @@ def fingerprints(
 
 
 def weights_signatures(layout: Layout) -> dict[str, str]:
-    """Per DeOldify model, the stat identity of the checkpoint a run would use, or "missing"."""
+    """Per model ("artistic", "stable", "scratch", "lama"), the stat identity of the checkpoint a run
+    would use, or "missing"."""
     from restore_dagster.config import weights_path_from_env
+    from restore_dagster.models.archive_weights import ARCHIVE_WEIGHTS
     from restore_dagster.models.weights import DEOLDIFY_WEIGHTS
 
     result = {}
-    for kind, spec in DEOLDIFY_WEIGHTS.items():
+    for kind, spec in [*DEOLDIFY_WEIGHTS.items(), *ARCHIVE_WEIGHTS.items()]:
         explicit = weights_path_from_env(kind)
         path = explicit or layout.weights / spec.name
         signature = file_signature(path)

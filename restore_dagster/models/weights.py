@@ -102,7 +102,12 @@ DEOLDIFY_WEIGHTS: dict[str, WeightsFile] = {
 WEIGHTS_ENV_VARS: dict[str, str] = {
     "artistic": "RESTORE_DEOLDIFY_ARTISTIC_WEIGHTS",
     "stable": "RESTORE_DEOLDIFY_STABLE_WEIGHTS",
+    # Checkpoints inside an official zip, pinned on first download (archive_weights.py).
+    "scratch": "RESTORE_SCRATCH_WEIGHTS",
+    "lama": "RESTORE_LAMA_WEIGHTS",
 }
+# The kinds resolve_weights serves from an archive rather than from DEOLDIFY_WEIGHTS' verified files.
+ARCHIVE_KINDS = ("scratch", "lama")
 
 
 class WeightsError(RuntimeError):
@@ -346,6 +351,9 @@ def resolve_weights(
 ) -> Path:
     """The path of a usable weights file for ``kind`` ("artistic", "stable", or a WeightsFile).
 
+    "scratch" and "lama" (``ARCHIVE_KINDS``) are served by archive_weights.resolve_archive_weights:
+    same arguments and errors, but the cache is filled from a zip and verified against a pin.
+
     ``explicit_path`` (or, for a named kind when it is None, the kind's environment variable in
     WEIGHTS_ENV_VARS) is returned as given once it is a readable file; it is not checksum-verified.
     Otherwise the verified file ``cache_dir/<name>`` is returned, downloading it first (mirrors in
@@ -356,6 +364,11 @@ def resolve_weights(
     Raises WeightsPathError for an unusable explicit path, WeightsMissingError when the file is absent
     and cannot be downloaded, WeightsChecksumError when a wrong file was found and no good one obtained.
     """
+    if isinstance(kind, str) and kind in ARCHIVE_KINDS:  # no published checksum: trust on first use
+        from restore_dagster.models.archive_weights import resolve_archive_weights
+
+        return resolve_archive_weights(kind, cache_dir, explicit_path, download=download, progress=progress,
+                                       urls=urls, timeout=timeout)
     weights, env_var = _lookup(kind)
     if explicit_path is not None:
         return _checked_explicit_path(explicit_path, "explicit_path argument")
@@ -582,12 +595,14 @@ def _fsync_dir(directory: Path) -> None:
 def weights_status(
     cache_dir: str | os.PathLike[str], environ: Mapping[str, str] | None = None
 ) -> list[dict[str, object]]:
-    """Per DeOldify kind, what the cache holds, for ``restore-photos weights``. Never moves or downloads.
+    """Per kind, what the cache holds, for ``restore-photos weights``. Never moves or downloads.
 
     One JSON-friendly dict per kind: kind, name, path (the expected cache path), present, verified,
     problem (why an existing file is not the official one, else None), size (bytes on disk, or None),
     expected_size, sha256 (expected), urls, env_var, explicit_path (that variable's value, or None).
     A file is hashed at most once per change, through the same sidecar resolve_weights uses.
+    The archive kinds ("scratch", "lama") follow, with their pin as expected size/sha256 (None before
+    the first download) and ``archive``/``member`` saying where the file comes from.
     """
     env = os.environ if environ is None else environ
     cache = Path(cache_dir).expanduser()
@@ -614,7 +629,9 @@ def weights_status(
                 "explicit_path": env.get(WEIGHTS_ENV_VARS[kind]) or None,
             }
         )
-    return rows
+    from restore_dagster.models.archive_weights import archive_weights_status
+
+    return rows + archive_weights_status(cache, env)
 
 
 def _human_size(n: int) -> str:

@@ -396,7 +396,8 @@ def test_weights_status_reports_each_kind(tmp_path, monkeypatch):
     (tmp_path / "ColorizeStable_gen.pth").write_bytes(b"short")
     monkeypatch.setenv("RESTORE_DEOLDIFY_STABLE_WEIGHTS", "/data/own_stable.pth")
 
-    artistic, stable = weights_status(tmp_path)
+    artistic, stable, *archive_rows = weights_status(tmp_path)
+    assert [row["kind"] for row in archive_rows] == ["scratch", "lama"]  # test_archive_weights.py covers them
 
     assert artistic["kind"] == "artistic" and artistic["path"] == str(tmp_path / toy.name)
     assert (artistic["present"], artistic["verified"], artistic["problem"]) == (True, True, None)
