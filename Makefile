@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/bench_deoldify.py
 	$(BIN)/python bench/bench_sensor.py
 	$(BIN)/python bench/bench_viewer.py
+	$(BIN)/python bench/bench_specks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
