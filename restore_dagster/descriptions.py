@@ -1,0 +1,370 @@
+"""What the family knows about a photo: when (exactly or roughly), a caption, where, and who is in it.
+
+Stored in ``state/descriptions.json``, never inside the original, keyed by the photo's *source* (the
+gallery's id of the upload: ``<album folder>/<file name>`` for the folder gallery), so a photo can be
+described as soon as it is in the gallery, before any sensor tick has given it a partition key.
+Albums carry defaults: an album's date applies to its photos that have no date of their own, its
+place to those without a place. Only ``published`` depends on a description (see ``lineage``): a
+change re-publishes the photo with the new metadata and runs no model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from restore_dagster.files import atomic_write_json, read_json
+
+# The first surviving photograph is from 1826; a later year than this one is a typing mistake.
+FIRST_YEAR = 1826
+MAX_CAPTION = 2000
+MAX_PLACE = 200
+MAX_NAME = 100
+MAX_PEOPLE = 50
+# "about 1960", "circa 1960", "ca. 1960", "c. 1960", "~1960", and the Chinese "约1960" / "1960年左右" read alike.
+_ABOUT = re.compile(r"^(?:about|around|circa|ca\.?|c\.|~|约|大约)\s*(.+?)$", re.IGNORECASE)
+_ABOUT_SUFFIX = re.compile(r"^(.+?)\s*(?:左右|前后)$")
+_DECADE = re.compile(r"^(\d{3}0)\s*(?:s|'s|年代)$", re.IGNORECASE)
+_EXACT = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+# Names are separated by commas: ASCII, full-width (，) or the Chinese enumeration comma (、).
+_NAME_SEPARATORS = re.compile(r"[,，、]")
+
+
+class DescriptionError(ValueError):
+    """A value that cannot be stored, with what is wrong and what would be accepted."""
+
+
+@dataclass(frozen=True)
+class PhotoDate:
+    """A date as precise as the family knows it.
+
+    ``precision`` is ``decade``, ``year``, ``month``, ``day`` or ``time``; ``approximate`` marks
+    "about …". ``offset`` ("+02:00") is set only when the user gave one.
+    """
+
+    year: int
+    precision: str
+    approximate: bool = False
+    month: int = 1
+    day: int = 1
+    hour: int = 12
+    minute: int = 0
+    second: int = 0
+    offset: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The canonical form, what is stored and shown: ``1962-06-14``, ``about 1960``, ``1960s``."""
+        if self.precision == "decade":
+            core = f"{self.year}s"
+        elif self.precision == "year":
+            core = f"{self.year:04d}"
+        elif self.precision == "month":
+            core = f"{self.year:04d}-{self.month:02d}"
+        elif self.precision == "day":
+            core = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        else:
+            core = f"{self.year:04d}-{self.month:02d}-{self.day:02d} {self.hour:02d}:{self.minute:02d}:{self.second:02d}"
+            core += self.offset or ""
+        return f"about {core}" if self.approximate else core
+
+    @property
+    def exif_datetime(self) -> str:
+        """EXIF ``DateTimeOriginal``: the first day of the period, at noon when no time is known.
+
+        EXIF has no precision, and Immich, Apple Photos and Google Photos read this tag as one
+        exact local time. The first day of the period is what an XMP reader makes of the
+        reduced-precision ``photoshop:DateCreated`` ("1962" is 1962-01-01), so both tags agree and the
+        photo sorts at the start of its year or month, where "1962" sorts by hand too. Noon rather than
+        midnight: an app that takes the time as UTC and shows it in a zone up to 12 hours away still
+        shows the same day, never 31 December of the year before.
+        """
+        return f"{self.year:04d}:{self.month:02d}:{self.day:02d} {self.hour:02d}:{self.minute:02d}:{self.second:02d}"
+
+    @property
+    def xmp_date(self) -> str:
+        """``photoshop:DateCreated`` (XMP date, ISO 8601 with reduced precision): a decade is its first year."""
+        if self.precision in ("decade", "year"):
+            return f"{self.year:04d}"
+        if self.precision == "month":
+            return f"{self.year:04d}-{self.month:02d}"
+        if self.precision == "day":
+            return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}T{self.hour:02d}:{self.minute:02d}:{self.second:02d}" + (
+            self.offset or "")
+
+    @property
+    def sort_key(self) -> tuple:
+        """Chronological order; a vaguer date sorts before the precise ones inside its period."""
+        order = ("decade", "year", "month", "day", "time").index(self.precision)
+        return (self.year, self.month, self.day, order, self.hour, self.minute, self.second)
+
+
+def parse_date(text: str, today: date | None = None) -> PhotoDate:
+    """``1962-06-14``, ``1962-06``, ``1962``, ``about 1960``, ``1960s``, ``1962-06-14 15:30[+02:00]``."""
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    if not raw:
+        raise DescriptionError("the date is empty (leave it out, or give 1962-06-14, 1962-06, 1962, about 1960 or 1960s)")
+    approximate = False
+    for pattern in (_ABOUT, _ABOUT_SUFFIX):
+        match = pattern.match(raw)
+        if match:
+            approximate, raw = True, match.group(1).strip()
+    decade = _DECADE.match(raw)
+    if decade:
+        result = PhotoDate(int(decade.group(1)), "decade", approximate)
+    else:
+        match = _EXACT.match(raw)
+        if not match:
+            raise DescriptionError(
+                f"{text!r} is not a date this understands: give 1962-06-14, 1962-06, 1962, about 1960 or 1960s "
+                "(a time as 1962-06-14 15:30, with +02:00 when the time zone is known)")
+        year, month, day, hour, minute, second, offset = match.groups()
+        precision = "time" if hour else "day" if day else "month" if month else "year"
+        if offset == "Z":
+            offset = "+00:00"
+        result = PhotoDate(int(year), precision, approximate, int(month or 1), int(day or 1),
+                           int(hour) if hour else 12, int(minute or 0), int(second or 0), offset)
+        try:
+            datetime(result.year, result.month, result.day, result.hour, result.minute, result.second)
+        except ValueError as exc:
+            raise DescriptionError(f"{text!r} is not a real date ({exc})") from None
+        if offset and not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", offset):
+            raise DescriptionError(f"{text!r}: the time zone {offset} is not a UTC offset between -14:00 and +14:00")
+    this_year = (today or date.today()).year
+    if not FIRST_YEAR <= result.year <= this_year:
+        raise DescriptionError(f"{text!r}: the year must be between {FIRST_YEAR} (the first photographs) and {this_year}")
+    return result
+
+
+def _clean_text(value: str, what: str, limit: int, multiline: bool = False) -> str:
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    allowed = "\n" if multiline else ""
+    text = text.replace("\r\n", "\n")
+    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in allowed]
+    if bad:
+        raise DescriptionError(f"the {what} holds control characters ({', '.join(repr(c) for c in bad[:3])})")
+    if len(text) > limit:
+        raise DescriptionError(f"the {what} is {len(text)} characters long; at most {limit}")
+    return text
+
+
+def parse_people(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Names separated by commas (``Anna, Ben``); blanks dropped, repeats kept once, order kept."""
+    items = _NAME_SEPARATORS.split(value) if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for item in items:
+        name = " ".join(_clean_text(item, "name", MAX_NAME).split())
+        if name and name.casefold() not in {n.casefold() for n in names}:
+            names.append(name)
+    if len(names) > MAX_PEOPLE:
+        raise DescriptionError(f"{len(names)} names; at most {MAX_PEOPLE} per photo")
+    return tuple(names)
+
+
+def parse_coordinates(value: str) -> tuple[float, float] | None:
+    """``52.5163, 13.3777`` (latitude, longitude in decimal degrees); "" clears them."""
+    text = str(value).strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(-?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)", text)
+    if not match:
+        raise DescriptionError(f"{value!r}: give coordinates as 'latitude, longitude' in decimal degrees, e.g. 52.5163, 13.3777")
+    latitude, longitude = float(match.group(1)), float(match.group(2))
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise DescriptionError(f"{value!r}: latitude must be within ±90 and longitude within ±180")
+    return round(latitude, 6), round(longitude, 6)
+
+
+@dataclass(frozen=True)
+class Description:
+    """A photo's description as stored (``date`` in its canonical text) or as it applies (album defaults filled in)."""
+
+    date: str = ""
+    caption: str = ""
+    place: str = ""
+    coordinates: tuple[float, float] | None = None
+    people: tuple[str, ...] = ()
+    # Which fields came from the album's defaults (only in an effective description).
+    from_album: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def photo_date(self) -> PhotoDate | None:
+        return parse_date(self.date) if self.date else None
+
+    def is_empty(self) -> bool:
+        return not (self.date or self.caption or self.place or self.coordinates or self.people)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.date:
+            data["date"] = self.date
+        if self.caption:
+            data["caption"] = self.caption
+        if self.place:
+            data["place"] = self.place
+        if self.coordinates:
+            data["coordinates"] = list(self.coordinates)
+        if self.people:
+            data["people"] = list(self.people)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "Description":
+        data = data or {}
+        coordinates = data.get("coordinates")
+        return cls(
+            date=str(data.get("date") or ""),
+            caption=str(data.get("caption") or ""),
+            place=str(data.get("place") or ""),
+            coordinates=tuple(float(c) for c in coordinates) if coordinates else None,
+            people=tuple(str(p) for p in data.get("people") or ()),
+        )
+
+    def signature(self) -> str | None:
+        """What ``published``'s fingerprint takes from this description; None when there is nothing."""
+        if self.is_empty():
+            return None
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+    def search_text(self) -> str:
+        """Lower-cased caption, place and names, for the web gallery's search."""
+        return unicodedata.normalize("NFKC", " \n".join([self.caption, self.place, *self.people])).casefold()
+
+
+ALBUM_FIELDS = ("date", "place", "coordinates")
+# Sentinel for "leave this field as it is" (None would be ambiguous with "clear").
+KEEP = object()
+
+
+def validated(current: Description, *, date: Any = KEEP, caption: Any = KEEP, place: Any = KEEP,
+              coordinates: Any = KEEP, people: Any = KEEP) -> Description:
+    """``current`` with the given fields replaced (an empty value clears a field), every value checked."""
+    changes: dict[str, Any] = {}
+    if date is not KEEP:
+        changes["date"] = parse_date(date).text if str(date or "").strip() else ""
+    if caption is not KEEP:
+        changes["caption"] = _clean_text(caption or "", "caption", MAX_CAPTION, multiline=True)
+    if place is not KEEP:
+        changes["place"] = _clean_text(place or "", "place", MAX_PLACE)
+    if coordinates is not KEEP:
+        if coordinates and not isinstance(coordinates, str):
+            coordinates = ", ".join(str(c) for c in coordinates)  # a pair: checked the same way as typed text
+        changes["coordinates"] = parse_coordinates(coordinates or "")
+    if people is not KEEP:
+        changes["people"] = parse_people(people or "")
+    return replace(current, **changes)
+
+
+class DescriptionStore:
+    """``state/descriptions.json``: ``{"photos": {source: {...}}, "albums": {album: {...}}}``.
+
+    Only non-empty fields are kept. Writes are atomic and serialised within a process (the web
+    gallery's threads); the sensor only reads.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / "descriptions.json"
+
+    def _load(self) -> dict[str, dict[str, dict[str, Any]]]:
+        data = read_json(self.path, {}) or {}
+        return {"photos": dict(data.get("photos") or {}), "albums": dict(data.get("albums") or {})}
+
+    def snapshot(self) -> "DescriptionSnapshot":
+        """Everything in one read, for code that looks up many photos (the sensor, an album page)."""
+        data = self._load()
+        return DescriptionSnapshot(data["photos"], data["albums"])
+
+    def photo(self, source: str) -> Description:
+        return Description.from_json(self._load()["photos"].get(source))
+
+    def album(self, album: str) -> Description:
+        return Description.from_json(self._load()["albums"].get(album))
+
+    def effective(self, source: str, album: str) -> Description:
+        return self.snapshot().effective(source, album)
+
+    def describe(self, source: str, **changes: Any) -> Description:
+        return self._update("photos", source, changes)
+
+    def describe_album(self, album: str, **changes: Any) -> Description:
+        unknown = set(changes) - set(ALBUM_FIELDS)
+        if unknown:
+            raise DescriptionError(f"an album's description holds only {', '.join(ALBUM_FIELDS)} "
+                                   f"(its photos' defaults), not {', '.join(sorted(unknown))}")
+        return self._update("albums", album, changes)
+
+    def _update(self, section: str, name: str, changes: dict[str, Any]) -> Description:
+        with self._lock:
+            data = self._load()
+            result = validated(Description.from_json(data[section].get(name)), **changes)
+            if result.is_empty():
+                data[section].pop(name, None)
+            else:
+                data[section][name] = result.to_json()
+            atomic_write_json(self.path, data)
+            return result
+
+    def clear(self, source: str) -> None:
+        self._update("photos", source, {"date": "", "caption": "", "place": "", "coordinates": None, "people": ""})
+
+    def clear_album(self, album: str) -> None:
+        self._update("albums", album, {"date": "", "place": "", "coordinates": None})
+
+    def move(self, old_source: str, new_source: str) -> None:
+        """Keep a description when its photo's source changes (a web rename that moves the file)."""
+        with self._lock:
+            data = self._load()
+            if old_source in data["photos"]:
+                data["photos"][new_source] = data["photos"].pop(old_source)
+                atomic_write_json(self.path, data)
+
+
+@dataclass(frozen=True)
+class DescriptionSnapshot:
+    photos: dict[str, dict[str, Any]]
+    albums: dict[str, dict[str, Any]]
+
+    def own(self, source: str) -> Description:
+        return Description.from_json(self.photos.get(source))
+
+    def effective(self, source: str, album: str) -> Description:
+        """The photo's own description with its album's date and place for the fields it leaves empty.
+
+        An invalid hand-edited entry raises ``DescriptionError`` naming the photo; callers that must
+        not fail (the sensor) treat it as that photo's failure.
+        """
+        try:
+            own = self.own(source)
+            defaults = Description.from_json(self.albums.get(album))
+            if own.date:
+                own.photo_date  # noqa: B018 - validates a hand-edited value
+            if defaults.date:
+                defaults.photo_date  # noqa: B018
+        except (DescriptionError, TypeError, ValueError) as exc:
+            raise DescriptionError(f"descriptions.json: the description of {source} or its album {album!r}: {exc}") from None
+        taken = []
+        if not own.date and defaults.date:
+            own, taken = replace(own, date=defaults.date), taken + ["date"]
+        if not own.place and not own.coordinates and (defaults.place or defaults.coordinates):
+            own, taken = replace(own, place=defaults.place, coordinates=defaults.coordinates), taken + ["place"]
+        return replace(own, from_album=tuple(taken))
+
+    def signature(self, source: str, album: str) -> str | None:
+        try:
+            return self.effective(source, album).signature()
+        except DescriptionError as exc:
+            # Still a fingerprint, so the broken entry reaches `published`, which fails the photo with the reason.
+            return "invalid:" + hashlib.sha256(str(exc).encode()).hexdigest()[:12]
+
+
