@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from restore_dagster.config import STAGES, Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
 from restore_dagster.optional_steps import pending_label, pending_steps
 from restore_dagster.registry import Registry
@@ -47,10 +48,12 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
     overrides = settings.all_overrides()
     touchups = scan_touchups(layout)
     weights = weights_signatures(layout)
+    descriptions = DescriptionStore(layout.state).snapshot()
     rows = []
     for key, entry in registry.photos.items():
         photo_settings = settings.get(key, overrides)
-        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights)
+        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights,
+                               descriptions.signature(entry.source, entry.album))
         records = {stage: read_record(layout, stage, key) for stage in STAGES}
         state, reason, stage_done = photo_state(layout, key, desired, records)
         meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}

@@ -6,14 +6,35 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.config import STAGES
+from restore_dagster.descriptions import Description
+from restore_dagster.imaging.metadata import PhotoFacts, describe_file
 from restore_dagster.optional_steps import RECORD_FIELD, pending_steps
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
 
+def describe(data: bytes, description: Description) -> bytes:
+    """The family's date, caption, place and names written into the restoration (pixels untouched)."""
+    if description.is_empty():
+        return data
+    when = description.photo_date
+    facts = PhotoFacts(
+        exif_datetime=when.exif_datetime if when else "",
+        offset=when.offset if when else None,
+        xmp_date=when.xmp_date if when else "",
+        caption=description.caption,
+        place=description.place,
+        coordinates=description.coordinates,
+        people=description.people,
+        replace_gps=bool(description.place or description.coordinates),
+    )
+    return describe_file(data, facts)
+
+
 def publish_photo(job: PhotoJob) -> StageOutput:
     compressed = job.upstream("compressed")
-    data = Path(compressed.file).read_bytes()
+    description = job.storage.descriptions().effective(job.entry.source, job.entry.album)
+    data = describe(Path(compressed.file).read_bytes(), description)
     location = job.storage.gallery().publish(job.entry.source, data, Path(compressed.file).suffix)
     before = imaging.decode_stage_file(job.upstream("scanned").file)
     after = imaging.decode_stage_file(compressed.file)
@@ -26,6 +47,8 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         "source": job.entry.source,
         "note": compressed.metadata.get("note", ""),
     }
+    if not description.is_empty():
+        record["description"] = {**description.to_json(), "from_album": list(description.from_album)}
     # What this restoration still lacks, gathered here so one record (the one the web gallery and
     # the catalogue read first) tells it; the stages above keep their own entries.
     pending = pending_steps(job.upstream(stage) for stage in STAGES[: STAGES.index("published")])
