@@ -228,21 +228,22 @@ def photo_settings(
     return _see_other(url)
 
 
-# A field left out of the form is left as it is; an empty one is cleared.
-Text = Annotated[str | None, Form(max_length=4000)]
+# The form is the whole description: an empty (or absent) field is cleared. (FastAPI reads an empty
+# form field as absent, so "leave it as it is" could not be told from "clear it".)
+Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.post("/albums/{album}/photos/{photo}/describe", dependencies=[Depends(owner_change)], status_code=303,
              summary="Set a photo's date, caption, place and people (re-published, no model re-runs)")
 def describe_photo(
-    request: Request, album: str, photo: str, date: Text = None, caption: Text = None, place: Text = None,
-    coordinates: Text = None, people: Text = None,
+    request: Request, album: str, photo: str, date: Text = "", caption: Text = "", place: Text = "",
+    coordinates: Text = "", people: Text = "",
 ):
     scope = album_scope(request, album)
     found = find_photo(services(request), scope, photo)
-    changes = {"date": date, "caption": caption, "place": place, "coordinates": coordinates, "people": people}
     try:  # by source: a photo the pipeline has not picked up yet can be described already
-        services(request).descriptions.describe(found.source, **{k: v for k, v in changes.items() if v is not None})
+        services(request).descriptions.describe(found.source, date=date, caption=caption, place=place,
+                                                coordinates=coordinates, people=people)
     except DescriptionError as exc:
         raise HTTPException(422, str(exc)) from None
     return _see_other(scope.photo_url(found))
@@ -250,11 +251,10 @@ def describe_photo(
 
 @router.post("/albums/{album}/describe", dependencies=[Depends(owner_change)], status_code=303,
              summary="Set an album's date and place, for its photos without their own")
-def describe_album(request: Request, album: str, date: Text = None, place: Text = None, coordinates: Text = None):
+def describe_album(request: Request, album: str, date: Text = "", place: Text = "", coordinates: Text = ""):
     scope = album_scope(request, album)
-    changes = {"date": date, "place": place, "coordinates": coordinates}
     try:
-        services(request).descriptions.describe_album(scope.album.folder, **{k: v for k, v in changes.items() if v is not None})
+        services(request).descriptions.describe_album(scope.album.folder, date=date, place=place, coordinates=coordinates)
     except DescriptionError as exc:
         raise HTTPException(422, str(exc)) from None
     return _see_other(scope.base)
