@@ -90,6 +90,12 @@ class PhotoDate:
         return f"{self.year:04d}:{self.month:02d}:{self.day:02d} {self.hour:02d}:{self.minute:02d}:{self.second:02d}"
 
     @property
+    def iso_datetime(self) -> str:
+        """The same instant as ``exif_datetime`` in ISO 8601 (with the offset when known), for APIs such as Lychee's."""
+        return (f"{self.year:04d}-{self.month:02d}-{self.day:02d}T{self.hour:02d}:{self.minute:02d}:{self.second:02d}"
+                + (self.offset or ""))
+
+    @property
     def xmp_date(self) -> str:
         """``photoshop:DateCreated`` (XMP date, ISO 8601 with reduced precision): a decade is its first year."""
         if self.precision in ("decade", "year"):

@@ -35,7 +35,10 @@ def publish_photo(job: PhotoJob) -> StageOutput:
     compressed = job.upstream("compressed")
     description = job.storage.descriptions().effective(job.entry.source, job.entry.album)
     data = describe(Path(compressed.file).read_bytes(), description)
-    location = job.storage.gallery().publish(job.entry.source, data, Path(compressed.file).suffix)
+    gallery = job.storage.gallery()
+    location = gallery.publish(job.entry.source, data, Path(compressed.file).suffix)
+    if not description.is_empty():
+        gallery.describe_published(job.entry.source, location, description)
     before = imaging.decode_stage_file(job.upstream("scanned").file)
     after = imaging.decode_stage_file(compressed.file)
     record = {
