@@ -56,13 +56,13 @@ def cmd_describe(args, layout: Layout) -> int:
         if args.clear:
             store.clear(source)
         own = store.describe(source, **changes) if changes else store.photo(source)
+        effective = store.effective(source, album)
     except DescriptionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except LookupError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
-    effective = store.effective(source, album)
     _print(effective, source)
     hint = date_hint(name)
     if hint and not own.date:

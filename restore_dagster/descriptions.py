@@ -225,15 +225,22 @@ class Description:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> "Description":
+        """A stored entry; a hand-edited one of the wrong shape raises ``DescriptionError`` saying so."""
         data = data or {}
-        coordinates = data.get("coordinates")
-        return cls(
-            date=str(data.get("date") or ""),
-            caption=str(data.get("caption") or ""),
-            place=str(data.get("place") or ""),
-            coordinates=tuple(float(c) for c in coordinates) if coordinates else None,
-            people=tuple(str(p) for p in data.get("people") or ()),
-        )
+        try:
+            coordinates = data.get("coordinates")
+            people = data.get("people") or ()
+            if isinstance(people, str) or (coordinates and len(coordinates) != 2):
+                raise ValueError("people must be a list of names and coordinates a [latitude, longitude] pair")
+            return cls(
+                date=str(data.get("date") or ""),
+                caption=str(data.get("caption") or ""),
+                place=str(data.get("place") or ""),
+                coordinates=tuple(float(c) for c in coordinates) if coordinates else None,
+                people=tuple(str(p) for p in people),
+            )
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise DescriptionError(f"not a description ({exc})") from None
 
     def signature(self) -> str | None:
         """What ``published``'s fingerprint takes from this description; None when there is nothing."""
@@ -283,12 +290,22 @@ class DescriptionStore:
         self.path = Path(state_dir) / "descriptions.json"
 
     def _load(self) -> dict[str, dict[str, dict[str, Any]]]:
-        data = read_json(self.path, {}) or {}
-        return {"photos": dict(data.get("photos") or {}), "albums": dict(data.get("albums") or {})}
+        try:
+            data = read_json(self.path, {}) or {}
+            return {"photos": dict(data.get("photos") or {}), "albums": dict(data.get("albums") or {})}
+        except (AttributeError, TypeError, ValueError) as exc:  # a hand edit gone wrong: say where, never overwrite it
+            raise DescriptionError(f"{self.path} cannot be read ({exc}); fix or remove it") from None
 
     def snapshot(self) -> "DescriptionSnapshot":
-        """Everything in one read, for code that looks up many photos (the sensor, an album page)."""
-        data = self._load()
+        """Everything in one read, for code that looks up many photos (the sensor, an album page).
+
+        An unreadable file gives a snapshot that raises its reason for every photo, so the sensor
+        keeps working and each publish fails naming the file, instead of publishing without descriptions.
+        """
+        try:
+            data = self._load()
+        except DescriptionError as exc:
+            return DescriptionSnapshot({}, {}, str(exc))
         return DescriptionSnapshot(data["photos"], data["albums"])
 
     def photo(self, source: str) -> Description:
@@ -340,6 +357,7 @@ class DescriptionStore:
 class DescriptionSnapshot:
     photos: dict[str, dict[str, Any]]
     albums: dict[str, dict[str, Any]]
+    problem: str = ""  # why the file could not be read, if it could not
 
     def own(self, source: str) -> Description:
         return Description.from_json(self.photos.get(source))
@@ -350,6 +368,8 @@ class DescriptionSnapshot:
         An invalid hand-edited entry raises ``DescriptionError`` naming the photo; callers that must
         not fail (the sensor) treat it as that photo's failure.
         """
+        if self.problem:
+            raise DescriptionError(self.problem)
         try:
             own = self.own(source)
             defaults = Description.from_json(self.albums.get(album))
@@ -357,7 +377,7 @@ class DescriptionSnapshot:
                 own.photo_date  # noqa: B018 - validates a hand-edited value
             if defaults.date:
                 defaults.photo_date  # noqa: B018
-        except (DescriptionError, TypeError, ValueError) as exc:
+        except DescriptionError as exc:
             raise DescriptionError(f"descriptions.json: the description of {source} or its album {album!r}: {exc}") from None
         taken = []
         if not own.date and defaults.date:

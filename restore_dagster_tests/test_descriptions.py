@@ -137,3 +137,19 @@ def test_cli_describes_before_the_first_run_album_wide_and_only_suggests_hints(l
     assert main(["describe", "--album", "..", "--date", "1962"]) == 2
     assert main(["describe", "Family 1962/1962 Wedding.jpg", "--clear"]) == 0
     assert store.photo("Family 1962/1962 Wedding.jpg").is_empty()
+
+
+def test_a_broken_hand_edited_file_is_reported_never_overwritten(tmp_path):
+    store = DescriptionStore(tmp_path)
+    store.describe("al/x.jpg", caption="ok")
+    store.path.write_text('{"photos": {"al/x.jpg": {"date": "soon", "people": "Anna"}}}')
+    with pytest.raises(DescriptionError, match="al/x.jpg"):
+        store.snapshot().effective("al/x.jpg", "al")
+    assert store.snapshot().signature("al/x.jpg", "al").startswith("invalid:")  # published re-runs and fails, naming it
+    assert store.snapshot().signature("al/y.jpg", "al") is None  # the other photos are not affected
+    store.path.write_text("{not json")
+    with pytest.raises(DescriptionError, match="descriptions.json cannot be read"):
+        store.describe("al/x.jpg", caption="new")
+    assert store.path.read_text() == "{not json"  # nothing overwritten
+    with pytest.raises(DescriptionError, match="cannot be read"):
+        store.snapshot().effective("al/y.jpg", "al")

@@ -26,7 +26,7 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 from .errors import ImageError
-from .exif import DATE_TIME, DATE_TIME_ORIGINAL, EXIF_IFD, GPS_IFD, IMAGE_DESCRIPTION, JPEG_EXIF_LIMIT, MAKER_NOTE, ORIENTATION
+from .exif import DATE_TIME, DATE_TIME_ORIGINAL, EXIF_IFD, GPS_IFD, IMAGE_DESCRIPTION, JPEG_EXIF_LIMIT, MAKER_NOTE
 
 DATE_TIME_DIGITIZED = 0x9004
 OFFSET_TIMES = (0x9010, 0x9011, 0x9012)  # OffsetTime, OffsetTimeOriginal, OffsetTimeDigitized
@@ -76,8 +76,9 @@ def describe_file(data: bytes, facts: PhotoFacts) -> bytes:
 
 
 def _exif_with_facts(exif: Image.Exif, facts: PhotoFacts, limit: int | None) -> bytes:
+    # Orientation is left as the file has it: the compressed stage's own files say 1 already, and a
+    # finished JPEG touch-up published byte for byte may rely on its own.
     exif_ifd = dict(exif.get_ifd(EXIF_IFD))
-    exif[ORIENTATION] = 1  # the published pixels are upright
     if facts.exif_datetime:
         for tag in OFFSET_TIMES + SUBSEC_TIMES:
             exif_ifd.pop(tag, None)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from restore_dagster.descriptions import Description
+from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
 from restore_dagster.viewer.describing import (
@@ -129,6 +129,14 @@ def album_descriptions(svc: Services, photos: list[Photo]) -> dict[str, Descript
     return {photo.filename: safe_effective(snapshot, photo) for photo in photos}
 
 
+def own_description(svc: Services, photo: Photo) -> Description:
+    """The photo's own description for the form; a broken hand-edited entry shows as empty (saving replaces it)."""
+    try:
+        return svc.descriptions.photo(photo.source)
+    except DescriptionError:
+        return Description()
+
+
 def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     svc = services(request)
     lang = language(request)
@@ -138,7 +146,10 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     photos = album_photos(svc, scope, lang, q, descriptions)
     groups = timeline(photos, descriptions, translator(lang)) if view == "timeline" else None
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
-    album_description = svc.descriptions.album(scope.album.folder) if scope.can_edit else None
+    try:
+        album_description = svc.descriptions.album(scope.album.folder) if scope.can_edit else None
+    except DescriptionError:
+        album_description = Description()
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
                   album_description=album_description)
@@ -152,7 +163,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
     describing = None
     if scope.can_edit:  # the form: the photo's own values, and what the album's other photos used
         others = album_descriptions(svc, [p for p in svc.library.photos(scope.album.folder) if p.filename != photo.filename])
-        describing = {"own": svc.descriptions.photo(photo.source), "suggestions": suggestions(list(others.values())),
+        describing = {"own": own_description(svc, photo), "suggestions": suggestions(list(others.values())),
                       "hint": file_name_hint(photo)}
     return render(
         request, "photo.html", scope=scope, photo=photo, item=item, describing=describing,

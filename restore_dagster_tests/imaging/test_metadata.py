@@ -113,3 +113,14 @@ def test_a_simple_webp_without_metadata_gets_an_extended_header(tmp_path):
     with Image.open(path) as image:
         image.load()
         assert image.size == (50, 30)
+
+
+def test_a_touch_ups_own_orientation_is_left_alone(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a finished JPEG touch-up, published byte for byte, that relies on its orientation
+    buffer = io.BytesIO()
+    noisy_rgb((60, 40)).save(buffer, "JPEG", exif=exif.tobytes())
+    path = tmp_path / "touched.jpg"
+    path.write_bytes(describe_file(buffer.getvalue(), PhotoFacts(caption="Opa")))
+    tags = exiftool_tags(path)
+    assert tags["IFD0:Orientation"] == 6 and tags["IFD0:ImageDescription"] == "Opa"
