@@ -61,13 +61,15 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         "location": dg.MetadataValue.path(location),
         "before_after": preview_markdown("original | restored", imaging.before_after_preview(before, after)),
         **(pending_metadata(pending) if pending else {}),
+        **({"description": dg.MetadataValue.json(record["description"])} if "description" in record else {}),
     })
 
 
 @stage_asset(
     deps=["compressed"],
     description="The restoration published into the gallery (<album>/restored/<scan name>.restored.jpg|webp), "
-    "replacing the previous restoration; the original is never touched.",
+    "replacing the previous restoration; the original is never touched. The family's date, caption, place and "
+    "names (restore-photos describe) are written into its EXIF and XMP; only this stage depends on them.",
 )
 def published(context: dg.AssetExecutionContext, storage: StorageResource):
     yield from run_stage(context, "published", storage, publish_photo)
