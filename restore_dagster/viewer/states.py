@@ -128,6 +128,10 @@ class StateReader:
                     result[photo.source] = PhotoStatus("failed", headline, key, settings, details, full if rest else "")
                     continue
                 state, reason = "waiting", "queued for restoration"
+                compressed = read_record(layout, "compressed", key) if published is not None else None
+                if compressed is not None and compressed.fingerprint == desired["compressed"]:
+                    # Only publishing is left (e.g. a new date, caption or names): say so, nothing is restored again.
+                    reason = "waiting to be published again (no model runs again)"
             result[photo.source] = PhotoStatus(state, reason, key, settings, details)
         return result
 

@@ -120,3 +120,33 @@ def test_the_form_suggests_names_places_and_dates_from_the_albums_other_photos(o
     assert 'data-add="#describe-people" data-value="Anna"' in page and 'data-value="Ben"' in page
     assert 'data-fill="#describe-place" data-value="Ostsee"' in page
     assert 'data-fill="#describe-date" data-value="1963-07"' in page
+
+
+def test_a_restored_photo_described_waits_only_for_publishing_and_says_so(owner, layout):
+    from restore_dagster.gallery import FolderGallery
+    from restore_dagster.lineage import fingerprints, weights_signatures, write_record
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+    from restore_dagster.sync import plan_sync
+
+    album = create_album(owner, "Opa")
+    photo = _photo_url(owner, album, jpeg_bytes(value=70), "opa.jpg")
+    store = RegistryStore(layout.state)
+    plan = plan_sync(FolderGallery(layout.gallery), layout, store.load(), SettingsStore(layout.state))
+    store.save(plan.registry)
+    entry = next(iter(plan.registry.photos.values()))
+
+    def publish(description=None):  # what the pipeline records once it has published
+        wanted = fingerprints(entry.signature, SettingsStore(layout.state).get(entry.key), {}, weights_signatures(layout),
+                              description)
+        for stage in ("scanned", "upscaled", "colorized", "compressed", "published"):
+            write_record(layout, stage, entry.key, wanted[stage], None, {})
+
+    publish()
+    api = photo.replace("/albums/", "/api/albums/", 1)
+    assert owner.get(api).json()["state"] == "restored"
+    _describe(owner, photo, caption="Opa am Meer")
+    item = owner.get(api).json()
+    assert item["state"] == "waiting" and item["reason"] == "waiting to be published again (no model runs again)"
+    publish(DescriptionStore(layout.state).snapshot().signature(entry.source, entry.album))
+    assert owner.get(api).json()["state"] == "restored"
