@@ -86,3 +86,19 @@ def test_an_undescribed_photo_is_published_as_before(layout, resources, instance
     compressed = read_record(layout, "compressed", "al/x").file
     with open(compressed, "rb") as a, open(record.metadata["location"], "rb") as b:
         assert a.read() == b.read()
+
+
+def test_the_catalogue_lists_each_photos_description(layout, resources, instance):
+    from restore_dagster.catalogue import build_catalogue
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+
+    write_scan(layout.gallery / "Oma" / "a.jpg", seed=1)
+    write_scan(layout.gallery / "Oma" / "b.jpg", seed=2)
+    store = DescriptionStore(layout.state)
+    store.describe("Oma/a.jpg", caption="Am See, 湖边", people="Anna, Ben")
+    store.describe_album("Oma", date="1960s")
+    drain(instance, resources)
+    table = build_catalogue(layout, RegistryStore(layout.state).load(), SettingsStore(layout.state)).set_index("key")
+    assert table.loc["oma/a", ["date", "caption", "people", "state"]].tolist() == ["1960s", "Am See, 湖边", "Anna, Ben", "restored"]
+    assert table.loc["oma/b", ["date", "caption"]].tolist() == ["1960s", ""]
