@@ -150,3 +150,15 @@ def test_a_restored_photo_described_waits_only_for_publishing_and_says_so(owner,
     assert item["state"] == "waiting" and item["reason"] == "waiting to be published again (no model runs again)"
     publish(DescriptionStore(layout.state).snapshot().signature(entry.source, entry.album))
     assert owner.get(api).json()["state"] == "restored"
+
+
+def test_dates_and_the_timeline_in_chinese(owner):
+    album = create_album(owner, "家")
+    first = _photo_url(owner, album, jpeg_bytes(value=30), "a.jpg")
+    second = _photo_url(owner, album, jpeg_bytes(value=130), "b.jpg")
+    _photo_url(owner, album, jpeg_bytes(value=230), "c.jpg")
+    _describe(owner, first, date="about 1962-06")
+    _describe(owner, second, date="1950s")
+    page = owner.get(album + "?view=timeline", headers={"Accept-Language": "zh-CN"}).text
+    assert _headings(page) == ["1950年代", "1962年", "未注明日期"]
+    assert "约1962年6月" in page and "时间线" in page
