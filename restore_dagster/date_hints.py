@@ -11,7 +11,7 @@ import re
 import unicodedata
 from datetime import date
 
-from restore_dagster.descriptions import FIRST_YEAR, DescriptionError, parse_date
+from restore_dagster.photo_dates import FIRST_YEAR, DescriptionError, parse_date
 
 # Names cameras, phones and scanners give files: the digits after them count pictures.
 _COUNTER_PREFIX = re.compile(

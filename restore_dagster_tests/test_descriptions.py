@@ -153,3 +153,9 @@ def test_a_broken_hand_edited_file_is_reported_never_overwritten(tmp_path):
     assert store.path.read_text() == "{not json"  # nothing overwritten
     with pytest.raises(DescriptionError, match="cannot be read"):
         store.snapshot().effective("al/y.jpg", "al")
+
+
+def test_names_keep_joiners_and_direction_marks_but_not_control_characters():
+    assert parse_people("Zoë, \u0645\u200c\u0631\u06cc\u0645, 👨\u200d👩\u200d👧") == ("Zoë", "\u0645\u200c\u0631\u06cc\u0645", "👨\u200d👩\u200d👧")
+    with pytest.raises(DescriptionError):
+        parse_people("Anna\x1b[31m")
