@@ -14,6 +14,9 @@ byte, so publishing a new caption never changes a pixel.
   Immich, Apple Photos and Lightroom show and search).
 - place: XMP ``Iptc4xmpCore:Location``; GPS only from the family's coordinates: a scan's own GPS is
   where it was scanned, so it is dropped whenever the family gives a place.
+
+The XMP packet replaces any the file had (only a finished JPEG or WebP touch-up, published byte for
+byte, can have one): its dates and titles would contradict the family's.
 """
 from __future__ import annotations
 
