@@ -14,12 +14,18 @@ import json
 import re
 import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from restore_dagster.files import atomic_write_json, read_json
 from restore_dagster.photo_dates import FIRST_YEAR, DescriptionError, PhotoDate, parse_date
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 __all__ = ["FIRST_YEAR", "Description", "DescriptionError", "DescriptionSnapshot", "DescriptionStore", "PhotoDate",
            "parse_date", "parse_people", "parse_coordinates"]
@@ -162,8 +168,8 @@ def validated(current: Description, *, date: Any = KEEP, caption: Any = KEEP, pl
 class DescriptionStore:
     """``state/descriptions.json``: ``{"photos": {source: {...}}, "albums": {album: {...}}}``.
 
-    Only non-empty fields are kept. Writes are atomic and serialised within a process (the web
-    gallery's threads); the sensor only reads.
+    Only non-empty fields are kept. Writes are atomic (readers never see half a file) and serialised
+    by a lock file, so the web gallery and the CLI never lose each other's change; the sensor only reads.
     """
 
     _lock = threading.Lock()
@@ -209,8 +215,20 @@ class DescriptionStore:
                                    f"(its photos' defaults), not {', '.join(sorted(unknown))}")
         return self._update("albums", album, changes)
 
-    def _update(self, section: str, name: str, changes: dict[str, Any]) -> Description:
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time: threads of the web gallery, and the CLI in another process (flock)."""
         with self._lock:
+            if fcntl is None:  # Windows: no advisory locks; two writers in the same instant may lose one change
+                yield
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.with_name(".descriptions.lock"), "a+b") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes, or the process dies
+                yield
+
+    def _update(self, section: str, name: str, changes: dict[str, Any]) -> Description:
+        with self._writing():
             data = self._load()
             result = validated(Description.from_json(data[section].get(name)), **changes)
             if result.is_empty():
@@ -225,14 +243,6 @@ class DescriptionStore:
 
     def clear_album(self, album: str) -> None:
         self._update("albums", album, {"date": "", "place": "", "coordinates": None})
-
-    def move(self, old_source: str, new_source: str) -> None:
-        """Keep a description when its photo's source changes (a web rename that moves the file)."""
-        with self._lock:
-            data = self._load()
-            if old_source in data["photos"]:
-                data["photos"][new_source] = data["photos"].pop(old_source)
-                atomic_write_json(self.path, data)
 
 
 @dataclass(frozen=True)

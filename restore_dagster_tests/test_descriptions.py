@@ -159,3 +159,15 @@ def test_names_keep_joiners_and_direction_marks_but_not_control_characters():
     assert parse_people("Zoë, \u0645\u200c\u0631\u06cc\u0645, 👨\u200d👩\u200d👧") == ("Zoë", "\u0645\u200c\u0631\u06cc\u0645", "👨\u200d👩\u200d👧")
     with pytest.raises(DescriptionError):
         parse_people("Anna\x1b[31m")
+
+
+def test_two_processes_describing_at_once_lose_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom restore_dagster.descriptions import DescriptionStore\n"
+              "store = DescriptionStore(sys.argv[1])\n"
+              "for i in range(25):\n    store.describe(f'al/{sys.argv[2]}{i}.jpg', caption=f'{sys.argv[2]} {i}')\n")
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), name]) for name in ("a", "b")]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    assert len(DescriptionStore(tmp_path).snapshot().photos) == 50
