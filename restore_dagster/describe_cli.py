@@ -51,6 +51,9 @@ def cmd_describe(args, layout: Layout) -> int:
                 store.clear_album(album)
             result = store.describe_album(album, **changes) if changes else store.album(album)
             _print(result, f"album {album!r} (for its photos without their own)")
+            hint = date_hint(album)
+            if hint and not result.date:
+                print(f"hint: the album's name suggests the date {hint}; not applied (use --date {hint!r} to set it)")
             return 0
         source, album, name = _photo(args.photo, registry, layout)
         if args.clear:

@@ -120,6 +120,8 @@ def test_cli_describes_before_the_first_run_album_wide_and_only_suggests_hints(l
     store = DescriptionStore(layout.state)
     assert store.photo("Family 1962/1962 Wedding.jpg").date == ""  # a hint is never applied silently
 
+    assert main(["describe", "--album", "Family 1962"]) == 0
+    assert "the album's name suggests the date 1962; not applied" in capsys.readouterr().out
     assert main(["describe", "--album", "Family 1962", "--date", "about 1960"]) == 0
     assert main(["describe", "Family 1962/beach.jpg"]) == 0
     assert "date = about 1960 (from the album)" in capsys.readouterr().out

@@ -39,6 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "people_help": {"en": "Names separated by commas", "zh": "人名之间用逗号分隔"},
     "suggested": {"en": "From this album:", "zh": "本相册里用过的："},
     "file_name_suggests": {"en": "The file name suggests {date}:", "zh": "文件名里的日期是 {date}："},
+    "album_name_suggests": {"en": "The album's name suggests {date}:", "zh": "相册名里的日期是 {date}："},
     "use": {"en": "Use it", "zh": "使用"},
     "from_album_default": {"en": "(the album's)", "zh": "（相册的）"},
     "album_describe": {"en": "Date and place", "zh": "日期和地点"},

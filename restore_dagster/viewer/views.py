@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS
@@ -150,9 +151,10 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
         album_description = svc.descriptions.album(scope.album.folder) if scope.can_edit else None
     except DescriptionError:
         album_description = Description()
+    album_hint = (date_hint(scope.album.title) or date_hint(scope.album.folder)) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
-                  album_description=album_description)
+                  album_description=album_description, album_hint=album_hint)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):

@@ -57,7 +57,9 @@ def test_a_new_upload_is_described_before_the_pipeline_sees_it(owner, layout):
 
 
 def test_timeline_orders_by_date_with_undated_last_and_album_dates_fill_the_undated(owner):
+    assert 'data-fill="#album-date" data-value="1962"' in owner.get(create_album(owner, "Hochzeit 1962")).text
     album = create_album(owner, "Familie")
+    assert 'data-fill="#album-date"' not in owner.get(album).text
     urls = {name: _photo_url(owner, album, jpeg_bytes(value=20 + i * 30), f"{name}.jpg")
             for i, name in enumerate(["zebra", "apple", "mango", "kiwi"])}
     _describe(owner, urls["zebra"], date="1958-05")
