@@ -47,18 +47,15 @@ def cmd_describe(args, layout: Layout) -> int:
     try:
         if args.album:
             album = _album_name(args.album, registry, layout)
-            if args.clear:
-                store.clear_album(album)
-            result = store.describe_album(album, **changes) if changes else store.album(album)
+            changed = changes or args.clear
+            result = store.describe_album(album, args.clear, **changes) if changed else store.album(album)
             _print(result, f"album {album!r} (for its photos without their own)")
             hint = date_hint(album)
             if hint and not result.date:
                 print(f"hint: the album's name suggests the date {hint}; not applied (use --date {hint!r} to set it)")
             return 0
         source, album, name = _photo(args.photo, registry, layout)
-        if args.clear:
-            store.clear(source)
-        own = store.describe(source, **changes) if changes else store.photo(source)
+        own = store.describe(source, args.clear, **changes) if changes or args.clear else store.photo(source)
         effective = store.effective(source, album)
     except DescriptionError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -205,15 +205,16 @@ class DescriptionStore:
     def effective(self, source: str, album: str) -> Description:
         return self.snapshot().effective(source, album)
 
-    def describe(self, source: str, **changes: Any) -> Description:
-        return self._update("photos", source, changes)
+    def describe(self, source: str, clear: bool = False, **changes: Any) -> Description:
+        """Change some fields of a photo's description (``clear``: start from nothing); nothing is stored unless all are valid."""
+        return self._update("photos", source, changes, clear)
 
-    def describe_album(self, album: str, **changes: Any) -> Description:
+    def describe_album(self, album: str, clear: bool = False, **changes: Any) -> Description:
         unknown = set(changes) - set(ALBUM_FIELDS)
         if unknown:
             raise DescriptionError(f"an album's description holds only {', '.join(ALBUM_FIELDS)} "
                                    f"(its photos' defaults), not {', '.join(sorted(unknown))}")
-        return self._update("albums", album, changes)
+        return self._update("albums", album, changes, clear)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -227,10 +228,10 @@ class DescriptionStore:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes, or the process dies
                 yield
 
-    def _update(self, section: str, name: str, changes: dict[str, Any]) -> Description:
+    def _update(self, section: str, name: str, changes: dict[str, Any], clear: bool = False) -> Description:
         with self._writing():
             data = self._load()
-            result = validated(Description.from_json(data[section].get(name)), **changes)
+            result = validated(Description() if clear else Description.from_json(data[section].get(name)), **changes)
             if result.is_empty():
                 data[section].pop(name, None)
             else:
@@ -239,10 +240,10 @@ class DescriptionStore:
             return result
 
     def clear(self, source: str) -> None:
-        self._update("photos", source, {"date": "", "caption": "", "place": "", "coordinates": None, "people": ""})
+        self._update("photos", source, {}, clear=True)
 
     def clear_album(self, album: str) -> None:
-        self._update("albums", album, {"date": "", "place": "", "coordinates": None})
+        self._update("albums", album, {}, clear=True)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 
 from restore_dagster.cli import main
 from restore_dagster.date_hints import date_hint
-from restore_dagster.descriptions import DescriptionError, DescriptionStore, parse_date, parse_people
+from restore_dagster.descriptions import Description, DescriptionError, DescriptionStore, parse_date, parse_people
 from restore_dagster.lineage import fingerprints
 from restore_dagster.settings import PhotoSettings
 from restore_dagster_tests.conftest import write_scan
@@ -137,6 +137,10 @@ def test_cli_describes_before_the_first_run_album_wide_and_only_suggests_hints(l
     assert main(["describe", "Family 1962/missing.jpg", "--date", "1962"]) == 2
     assert main(["describe", "../etc/passwd", "--date", "1962"]) == 2
     assert main(["describe", "--album", "..", "--date", "1962"]) == 2
+    assert main(["describe", "Family 1962/1962 Wedding.jpg", "--clear", "--date", "bogus"]) == 2
+    assert store.photo("Family 1962/1962 Wedding.jpg").caption == "Die Hochzeit 中文"  # a refused command clears nothing
+    assert main(["describe", "Family 1962/1962 Wedding.jpg", "--clear", "--people", "Oma"]) == 0
+    assert store.photo("Family 1962/1962 Wedding.jpg") == Description(people=("Oma",))
     assert main(["describe", "Family 1962/1962 Wedding.jpg", "--clear"]) == 0
     assert store.photo("Family 1962/1962 Wedding.jpg").is_empty()
 

@@ -27,7 +27,7 @@ def safe_effective(snapshot: DescriptionSnapshot, photo: Photo) -> Description:
 
 
 def date_label(when: PhotoDate | None, t) -> str:
-    """"14 June 1962"-free on purpose: the stored form is already what people typed, translated only where words are."""
+    """The date for display: numbers as typed (1962-06), words translated ("about", "1960s" → "约", "1960年代")."""
     if when is None:
         return ""
     if when.precision == "decade":
