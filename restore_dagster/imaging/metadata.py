@@ -10,8 +10,9 @@ byte, so publishing a new caption never changes a pixel.
   sub-second and offset tags go with it, and ``OffsetTimeOriginal`` is written only when known.
   XMP ``photoshop:DateCreated`` keeps the real precision ("1962", "1962-06").
 - caption: EXIF ``ImageDescription`` (UTF-8, as exiftool and the apps write it) and XMP ``dc:description``.
-- people: XMP ``Iptc4xmpExt:PersonInImage`` (IPTC's field for names) and ``dc:subject`` (keywords, which
-  Immich, Apple Photos and Lightroom show and search).
+- people: XMP ``Iptc4xmpExt:PersonInImage`` (IPTC's field for names), ``dc:subject`` (keywords, which
+  Apple Photos and Lightroom show and search) and ``digiKam:TagsList`` as ``People/<name>`` (the tags
+  Immich and digiKam import).
 - place: XMP ``Iptc4xmpCore:Location``; GPS only from the family's coordinates: a scan's own GPS is
   where it was scanned, so it is dropped whenever the family gives a place.
 
@@ -137,6 +138,9 @@ def xmp_packet(facts: PhotoFacts) -> bytes:
         names = "".join(f"<rdf:li>{_xml(name)}</rdf:li>" for name in facts.people)
         fields.append(f"<dc:subject><rdf:Bag>{names}</rdf:Bag></dc:subject>")
         fields.append(f"<Iptc4xmpExt:PersonInImage><rdf:Bag>{names}</rdf:Bag></Iptc4xmpExt:PersonInImage>")
+        # Immich imports tags from TagsList (a "/" makes a hierarchy): the names arrive as People › Anna.
+        tags = "".join(f"<rdf:li>People/{_xml(name.replace('/', '∕'))}</rdf:li>" for name in facts.people)
+        fields.append(f"<digiKam:TagsList><rdf:Seq>{tags}</rdf:Seq></digiKam:TagsList>")
     if facts.xmp_date:
         fields.append(f"<photoshop:DateCreated>{_xml(facts.xmp_date)}</photoshop:DateCreated>")
     if facts.place:
@@ -148,7 +152,8 @@ def xmp_packet(facts: PhotoFacts) -> bytes:
         '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"'
         ' xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"'
         ' xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"'
-        ' xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+        ' xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"'
+        ' xmlns:digiKam="http://www.digikam.org/ns/1.0/">'
         f"{body}</rdf:Description></rdf:RDF></x:xmpmeta>"
         '<?xpacket end="w"?>'
     )

@@ -70,13 +70,14 @@ def test_each_date_precision_is_written_and_replaces_the_scanners_date(tmp_path,
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
 def test_non_ascii_caption_names_and_place_round_trip(tmp_path, fmt):
     caption = "Hochzeit von Jürgen und Björn in Köln — 婚礼 中文\nzweite Zeile <&>"
-    people = ("Jürgen Müller", "王芳", "Zoë")
+    people = ("Jürgen Müller", "王芳", "Zoë", "AC/DC")
     tags, before, after = written(tmp_path, fmt, PhotoFacts(caption=caption, place="Köln, Deutschland", people=people,
                                                             replace_gps=True))
     assert tags["IFD0:ImageDescription"] == caption
     assert tags["XMP-dc:Description"] == caption
     assert tags["XMP-iptcExt:PersonInImage"] == list(people)
     assert tags["XMP-dc:Subject"] == list(people)
+    assert tags["XMP-digiKam:TagsList"] == ["People/Jürgen Müller", "People/王芳", "People/Zoë", "People/AC∕DC"]
     assert tags["XMP-iptcCore:Location"] == "Köln, Deutschland"
     assert not any(name.startswith("GPS:") for name in tags)  # a place without coordinates: the scan's GPS goes
     # No date given: the scan's date is left as it was.
