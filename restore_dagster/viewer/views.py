@@ -116,11 +116,13 @@ def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "",
     photos = svc.library.photos(scope.album.folder)
     if descriptions is None:
         descriptions = album_descriptions(svc, photos)
+    # .get: a photo uploaded since the caller listed the album has no description yet
+    described = {photo.filename: descriptions.get(photo.filename) or Description() for photo in photos}
     if query.strip():
-        photos = [p for p in photos if matches(query, p.title, descriptions[p.filename])]
+        photos = [p for p in photos if matches(query, p.title, described[p.filename])]
     statuses = svc.states.statuses(photos)
     restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
-    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, descriptions[photo.filename])
+    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, described[photo.filename])
             for photo in photos]
 
 
