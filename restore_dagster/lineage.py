@@ -41,13 +41,16 @@ def _digest(parts: dict[str, Any]) -> str:
 
 
 def fingerprints(
-    source_signature: str, settings: PhotoSettings, touchups: dict[str, str], weights: dict[str, str] | None = None
+    source_signature: str, settings: PhotoSettings, touchups: dict[str, str], weights: dict[str, str] | None = None,
+    description: str | None = None,
 ) -> dict[str, str]:
     """The fingerprint each stage's output should carry, in stage order.
 
     ``weights`` maps a DeOldify model to the identity of its checkpoint (see ``weights_signatures``):
     new or changed weights re-colourise, so photos that failed for want of weights are redone once
-    the weights are in place.
+    the weights are in place. ``description`` (``DescriptionSnapshot.signature``: the family's date,
+    caption, place and names) enters ``published`` only, so describing a photo re-publishes it and
+    runs no model; None (not described) leaves every fingerprint as it was before descriptions.
     """
     result, upstream = {}, source_signature
     for stage in STAGES:
@@ -59,6 +62,8 @@ def fingerprints(
         }
         if stage == "colorized" and settings.colorize != "off":
             parts["weights"] = (weights or {}).get(settings.model)
+        if stage == "published" and description:
+            parts["description"] = description
         upstream = result[stage] = _digest(parts)
     return result
 
