@@ -64,6 +64,8 @@ bench: install
 	$(BIN)/python bench/bench_sensor.py
 	$(BIN)/python bench/bench_viewer.py
 	$(BIN)/python bench/bench_specks.py
+	$(BIN)/python bench/bench_scratch.py
+	$(BIN)/python bench/bench_lama.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
