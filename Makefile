@@ -40,8 +40,9 @@ run: install
 	$(DAGSTER_DEV) -w workspace.yaml -h $(HOST) -p $(PORT)
 
 # Installs Debian's chromium, and fonts for the screenshots' emoji and Chinese, when missing
-# (needs apt-get; uses sudo when not root).
-BROWSER_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei
+# (needs apt-get; uses sudo when not root). Also exiftool: the tests read the dates, captions and
+# names written into restorations with it, an independent reader.
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei libimage-exiftool-perl
 browser:
 	@if ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -62,6 +63,9 @@ bench: install
 	$(BIN)/python bench/bench_deoldify.py
 	$(BIN)/python bench/bench_sensor.py
 	$(BIN)/python bench/bench_viewer.py
+	$(BIN)/python bench/bench_specks.py
+	$(BIN)/python bench/bench_scratch.py
+	$(BIN)/python bench/bench_lama.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -2,7 +2,8 @@
 
     python bench/bench_specks.py [--long-side 2000] [--seed 0]
 
-The photographs are scikit-image's samples (the ``demo`` extra installs scikit-image), enlarged to a
+The photographs are scikit-image's samples, a bench-only dependency (``pip install -e '.[bench]'``;
+``make install`` already has it through the ``demo`` extra, and ``make bench`` runs this script), enlarged to a
 scan-like size bilinearly (soft like a scan; Lanczos or bicubic would add dark ringing lines along
 edges that no scanner makes and that read as hairs) and given film grain; on each, dust (dark and bright discs of radius 0.5
 to 3.5 pixels, soft-edged, of varied contrast) and short hairs (curved strokes 1–2 pixels wide, 10 to

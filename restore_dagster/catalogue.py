@@ -7,16 +7,20 @@ from __future__ import annotations
 import pandas as pd
 
 from restore_dagster.config import STAGES, Layout
+from restore_dagster.descriptions import DescriptionError, DescriptionStore
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
 from restore_dagster.optional_steps import pending_label, pending_steps
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
 CATALOGUE_FILE = "catalogue.csv"  # in the state folder
+# What the family told about each photo (``restore-photos describe``), as it applies (album defaults included).
+DESCRIPTION_COLUMNS = ["date", "caption", "place", "people"]
 # state: restored, pending (not processed yet), failed, or "<step> pending" (e.g. "colour pending"):
 # published without an optional step whose model is missing; pending_steps names those steps.
 COLUMNS = ["key", "album", "name", "state", "reason", "pending_steps", "stage_done", "source_bytes", "width", "height",
-           "published_bytes", "format", "repair", "colorized", "noise_level", "model", "render_factor", "seconds", "location"]
+           "published_bytes", "format", "repair", "colorized", "noise_level", "model", "render_factor", "seconds", "location",
+           *DESCRIPTION_COLUMNS]
 
 
 def photo_state(layout: Layout, key: str, desired: dict[str, str], records: dict) -> tuple[str, str, str]:
@@ -47,10 +51,12 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
     overrides = settings.all_overrides()
     touchups = scan_touchups(layout)
     weights = weights_signatures(layout)
+    descriptions = DescriptionStore(layout.state).snapshot()
     rows = []
     for key, entry in registry.photos.items():
         photo_settings = settings.get(key, overrides)
-        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights)
+        desired = fingerprints(entry.signature, photo_settings, touchups.get(key, {}), weights,
+                               descriptions.signature(entry.source, entry.album))
         records = {stage: read_record(layout, stage, key) for stage in STAGES}
         state, reason, stage_done = photo_state(layout, key, desired, records)
         meta = {stage: (r.metadata if r else {}) for stage, r in records.items()}
@@ -75,8 +81,18 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
             "render_factor": photo_settings.render_factor,
             "seconds": round(sum(m.get("seconds", 0) or 0 for m in meta.values()), 2),
             "location": meta["published"].get("location"),
+            **_description_columns(descriptions, entry),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _description_columns(descriptions, entry) -> dict:
+    try:
+        description = descriptions.effective(entry.source, entry.album)
+    except DescriptionError:  # the reason is the photo's failure in `published`; the catalogue still lists it
+        return dict.fromkeys(DESCRIPTION_COLUMNS, "")
+    return {"date": description.date, "caption": description.caption, "place": description.place,
+            "people": ", ".join(description.people)}
 
 
 def album_summary(catalogue: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,8 @@
     restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
                                          [--repair on|off|auto] [--repair-threshold P] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
+    restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
+                                             the family's date, caption, place and names (written when published)
     restore-photos weights [--download]      check / fetch the DeOldify, scratch and LaMa weights, or say where to put them
     restore-photos seed-demo                 add the demo album when the gallery is empty
     restore-photos password [--if-unset]     set the web gallery owner's password
@@ -20,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from restore_dagster import describe_cli
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
@@ -358,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
+    describe_cli.add_parser(sub)
     weights = sub.add_parser("weights", help="check or download the DeOldify, scratch-detection and LaMa weights")
     weights.add_argument("--kind", choices=(*MODELS, "scratch", "lama"))
     weights.add_argument("--download", action=argparse.BooleanOptionalAction, default=True)

@@ -74,6 +74,13 @@ class Gallery(abc.ABC):
     def published_location(self, source: str) -> str | None:
         """Where the current restoration of ``source`` is, if any."""
 
+    def describe_published(self, source: str, location: str, description) -> None:
+        """Tell the gallery the family's description of a restoration just published (``descriptions.Description``).
+
+        Nothing to do for a folder: the file itself carries it (EXIF and XMP). A gallery with its own
+        fields for dates and captions (Lychee) sets them.
+        """
+
 
 class FolderGallery(Gallery):
     def __init__(self, root: Path):

@@ -42,7 +42,8 @@ def _digest(parts: dict[str, Any]) -> str:
 
 
 def fingerprints(
-    source_signature: str, settings: PhotoSettings, touchups: dict[str, str], weights: dict[str, str] | None = None
+    source_signature: str, settings: PhotoSettings, touchups: dict[str, str], weights: dict[str, str] | None = None,
+    description: str | None = None,
 ) -> dict[str, str]:
     """The fingerprint each stage's output should carry, in stage order.
 
@@ -51,6 +52,9 @@ def fingerprints(
     photos that went without a step for want of weights are redone once the weights are in place.
     ``touchups`` may also hold the owner's repair-mask corrections under ``REPAIR_MASK_DIRNAME``:
     they change only ``repaired`` (and what follows it).
+    ``description`` (``DescriptionSnapshot.signature``: the family's date, caption, place and names)
+    enters ``published`` only, so describing a photo re-publishes it and runs no model; None (not
+    described) leaves every fingerprint as it was before descriptions.
     """
     result, upstream = {}, source_signature
     for stage in STAGES:
@@ -66,6 +70,8 @@ def fingerprints(
             # A hand-repaired image replaces the output whatever the models or the mask say.
             parts["weights"] = {kind: (weights or {}).get(kind) for kind in REPAIR_WEIGHTS}
             parts["mask"] = touchups.get(REPAIR_MASK_DIRNAME)
+        if stage == "published" and description:
+            parts["description"] = description
         upstream = result[stage] = _digest(parts)
     return result
 

@@ -10,6 +10,7 @@ from typing import Callable
 from dataclasses import dataclass, field
 
 from restore_dagster.config import STAGES, Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.gallery import Gallery
 from restore_dagster.lineage import (
     file_signature,
@@ -97,11 +98,13 @@ def plan_sync(
     overrides = settings.all_overrides()
     touchups = scan_touchups(layout)
     weights = weights_signatures(layout)
+    descriptions = DescriptionStore(layout.state).snapshot()
     wanted: dict[str, tuple[str, str]] = {}  # key -> (first stage to rebuild, its fingerprint)
     for key, entry in registry.photos.items():
         if only is not None and not only(key, registry):
             continue
-        desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}), weights)
+        desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}), weights,
+                               descriptions.signature(entry.source, entry.album))
         if _published_is_current(layout, entry, desired["published"], plan):
             continue
         start = next((s for s in STAGES if _recorded(layout, s, key) != desired[s]), "published")

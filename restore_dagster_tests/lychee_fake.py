@@ -43,6 +43,9 @@ API = "/api/v2/"
 # One release of each API generation the backend supports.
 VERSIONS = ("6.10.4", "7.0.1", "7.3.3", "7.6.4", "7.7.4")
 OLD_DATE = "2026-01-01T00:00:00+00:00"
+# App\Enum\LicenseType (the ones a test may meet; Lychee has every CC variant)
+LICENSES = ("none", "reserved", "CC0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0")
+_MISSING = object()
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
@@ -71,6 +74,9 @@ class FakePhoto:
     tags: list[str] = field(default_factory=list)
     created_at: str = OLD_DATE
     original_data: bytes | None = None  # the file as first imported, when edited since (rotated)
+    description: str | None = None
+    taken_at: str | None = None
+    license: str = "none"
 
     @property
     def album_id(self) -> str | None:
@@ -233,6 +239,7 @@ class FakeLychee:
             ("POST", "Photo"): self._post_Photo,
             ("PATCH", "Photo::tags"): self._patch_Photo_tags,
             ("PATCH", "Photo::rename"): self._patch_Photo_rename,
+            ("PATCH", "Photo"): self._patch_Photo,
             ("DELETE", "Photo"): self._delete_Photo,
             ("GET", "Version"): lambda fields, user: (200, {"version": None, "is_new_release_available": False,
                                                             "is_git_update_available": False}),
@@ -312,13 +319,14 @@ class FakeLychee:
             "id": photo.id,
             "album_id": photo.album_id,
             "title": photo.title,
-            "description": "",
+            "description": photo.description or "",
+            "license": photo.license,
             "tags": tags,
             "checksum": photo.checksum,
             "original_checksum": photo.original_checksum,
             "created_at": photo.created_at,
             "updated_at": photo.created_at,
-            "taken_at": None,
+            "taken_at": photo.taken_at,
             "type": "image/jpeg",
             "size_variants": {
                 "original": {"type": 0, "url": url, "filesize": human_size(len(photo.data)), "width": 1, "height": 1},
@@ -505,6 +513,40 @@ class FakeLychee:
         self._title_rule(fields.get("title"))
         self.photos[fields["photo_id"]].title = fields["title"]
         return 204, None
+
+    def _patch_Photo(self, fields, user):
+        """PhotoController::update with EditPhotoRequest's rules (unchanged from v6.10 to v7.7)."""
+        self._need_login(user)
+        self._random_id_rule(fields.get("photo_id"))
+        self._title_rule(fields.get("title"))
+        description = fields.get("description", _MISSING)
+        if description is _MISSING or not (description is None or (  # 'present', DescriptionRule: strlen ≤ 1000
+                isinstance(description, str) and 0 < len(description.encode("utf-8")) <= 1000)):
+            raise _Answer(422, {"message": "description must be either null or a non-empty string with at most 1000 characters"})
+        tags = fields.get("tags", _MISSING)
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+            raise _Answer(422, {"message": "tags must be present and an array of non-empty strings"})
+        if fields.get("license") not in LICENSES:
+            raise _Answer(422, {"message": "The selected license is invalid."})
+        for name, nullable in (("upload_date", False), ("taken_at", True)):
+            value = fields.get(name)
+            if value is None and nullable:
+                continue
+            try:
+                datetime.fromisoformat(str(value))
+            except ValueError:
+                raise _Answer(422, {"message": f"The {name} field must be a valid date."}) from None
+        if "from_id" not in fields:
+            raise _Answer(422, {"message": "The from id field must be present."})
+        self._random_id_rule(fields["from_id"], nullable=True)
+        photo = self.photos.get(fields["photo_id"])
+        if photo is None:
+            raise _Answer(404, {"message": f"No query results for model [App\\Models\\Photo] {fields['photo_id']}"})
+        photo.title, photo.description, photo.tags = fields["title"], description, list(tags)  # tags()->sync(): replaced
+        photo.license, photo.created_at = fields["license"], fields["upload_date"]
+        # "if the request takenAt is null, then we set the initial value back" (none in the fake: no EXIF reader)
+        photo.taken_at = datetime.fromisoformat(fields["taken_at"]).isoformat() if fields.get("taken_at") else None
+        return 200, self._photo_json(photo)
 
     def _delete_Photo(self, fields, user):
         self._need_login(user)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import dagster as dg
 
 from restore_dagster.config import TOUCHUP_STAGES, Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.lineage import (
     clear_failure,
     fingerprints,
@@ -157,7 +158,8 @@ def _fingerprint(layout: Layout, stage: str, entry: PhotoEntry, stored: PhotoSet
     # Of the *stored* settings, so a one-off override is not undone by the sensor on its next tick;
     # taken after processing, so weights downloaded by this very run count as the ones used.
     touchups = touchup_signatures(layout, entry.key)
-    return fingerprints(entry.signature, stored, touchups, weights_signatures(layout))[stage]
+    description = DescriptionStore(layout.state).snapshot().signature(entry.source, entry.album) if stage == "published" else None
+    return fingerprints(entry.signature, stored, touchups, weights_signatures(layout), description)[stage]
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,15 +6,39 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.config import STAGES
+from restore_dagster.descriptions import Description
+from restore_dagster.imaging.metadata import PhotoFacts, describe_file
 from restore_dagster.optional_steps import RECORD_FIELD, pending_steps
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 
 
+def describe(data: bytes, description: Description) -> bytes:
+    """The family's date, caption, place and names written into the restoration (pixels untouched)."""
+    if description.is_empty():
+        return data
+    when = description.photo_date
+    facts = PhotoFacts(
+        exif_datetime=when.exif_datetime if when else "",
+        offset=when.offset if when else None,
+        xmp_date=when.xmp_date if when else "",
+        caption=description.caption,
+        place=description.place,
+        coordinates=description.coordinates,
+        people=description.people,
+        replace_gps=bool(description.place or description.coordinates),
+    )
+    return describe_file(data, facts)
+
+
 def publish_photo(job: PhotoJob) -> StageOutput:
     compressed = job.upstream("compressed")
-    data = Path(compressed.file).read_bytes()
-    location = job.storage.gallery().publish(job.entry.source, data, Path(compressed.file).suffix)
+    description = job.storage.descriptions().effective(job.entry.source, job.entry.album)
+    data = describe(Path(compressed.file).read_bytes(), description)
+    gallery = job.storage.gallery()
+    location = gallery.publish(job.entry.source, data, Path(compressed.file).suffix)
+    if not description.is_empty():
+        gallery.describe_published(job.entry.source, location, description)
     before = imaging.decode_stage_file(job.upstream("scanned").file)
     after = imaging.decode_stage_file(compressed.file)
     record = {
@@ -26,6 +50,8 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         "source": job.entry.source,
         "note": compressed.metadata.get("note", ""),
     }
+    if not description.is_empty():
+        record["description"] = {**description.to_json(), "from_album": list(description.from_album)}
     # What this restoration still lacks, gathered here so one record (the one the web gallery and
     # the catalogue read first) tells it; the stages above keep their own entries.
     pending = pending_steps(job.upstream(stage) for stage in STAGES[: STAGES.index("published")])
@@ -35,13 +61,15 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         "location": dg.MetadataValue.path(location),
         "before_after": preview_markdown("original | restored", imaging.before_after_preview(before, after)),
         **(pending_metadata(pending) if pending else {}),
+        **({"description": dg.MetadataValue.json(record["description"])} if "description" in record else {}),
     })
 
 
 @stage_asset(
     deps=["compressed"],
     description="The restoration published into the gallery (<album>/restored/<scan name>.restored.jpg|webp), "
-    "replacing the previous restoration; the original is never touched.",
+    "replacing the previous restoration; the original is never touched. The family's date, caption, place and "
+    "names (restore-photos describe) are written into its EXIF and XMP; only this stage depends on them.",
 )
 def published(context: dg.AssetExecutionContext, storage: StorageResource):
     yield from run_stage(context, "published", storage, publish_photo)

@@ -18,6 +18,8 @@ from restore_dagster.lychee.listing import collect_pages
 from restore_dagster.lychee.naming import fit_title
 from restore_dagster.lychee.upload import UploadResult, upload_chunks
 
+DESCRIPTION_MAX_BYTES = 1000  # Lychee's DescriptionRule: StringRule(nullable, 1000), measured with strlen
+
 DEFAULT_CHUNK_SIZE = 2 * 1024 * 1024
 ALBUM_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # Lychee's RandomIDRule
 
@@ -118,6 +120,27 @@ class LycheeClient(LycheeHttp):
 
     def rename(self, photo_id: str, title: str) -> None:
         self.call("PATCH", "Photo::rename", json_body={"photo_id": photo_id, "title": fit_title(title)})
+
+    def update_photo(self, photo: dict, *, title: str, description: str, taken_at: str | None, tags: list[str],
+                     album_id: str) -> dict:
+        """``PATCH /Photo`` (EditPhotoRequest, the same from v6.10 to v7.7): title, description and taken_at.
+
+        Lychee's rules make every field required or present, so the photo's own license, upload date
+        and (all of its) tags are sent back as they are; ``taken_at`` None restores the date Lychee read
+        from the file. The description is null or a non-empty string of at most 1000 bytes
+        (DescriptionRule: PHP's strlen counts bytes), so a longer one is cut at a character boundary.
+        """
+        text = description.encode("utf-8")[:DESCRIPTION_MAX_BYTES].decode("utf-8", "ignore") or None
+        return self.call("PATCH", "Photo", json_body={
+            "photo_id": photo["id"],
+            "title": fit_title(title),
+            "description": text,
+            "tags": tags,
+            "license": photo.get("license") or "none",
+            "upload_date": photo.get("created_at"),
+            "taken_at": taken_at,
+            "from_id": album_id,
+        })
 
     def delete_photos(self, photo_ids: list[str], from_id: str) -> None:
         """Remove photos from album ``from_id``: one also linked into another album only loses this link."""

@@ -75,6 +75,8 @@ class LycheeGallery(Gallery):
         self.pending = PendingUploads(self.cache_dir / "pending_uploads.json", pending_timeout)
         self._roots: dict[str, list[dict]] | None = None
         self._photos: dict[str, tuple[dict, dict]] = {}  # photo id -> (photo, album), from the last listing
+        # source -> (restoration, album id, title, tags) of the last publish, for describe_published
+        self._published: dict[str, tuple[dict, str, str, list[str]]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class LycheeGallery(Gallery):
         if keep.get("title") != title:
             self.client.rename(keep["id"], title)
         self.pending.forget(source)
+        self._published[source] = (keep, target, title, [*dict.fromkeys([*tag_names(keep), *tags])])
         # Only now that the new one is complete: an old restoration (or duplicate) goes, from this album only.
         stale = [p["id"] for p in previous if p["id"] != keep["id"]]
         if stale:
@@ -152,6 +155,22 @@ class LycheeGallery(Gallery):
         if PROCESSED_TAG not in tag_names(photo):
             self.client.add_tags([source], [PROCESSED_TAG])
         return f"lychee:{keep['id']}"
+
+    def describe_published(self, source: str, location: str, description) -> None:
+        """Lychee's own title, description and taken_at of the restoration (``PATCH /Photo``).
+
+        The title stays "<photo> (restored)" (it tells restorations from uploads); the caption, the
+        place, the names and a date Lychee's taken_at cannot hold ("about 1960", "1960s") go into the
+        description, which Lychee shows and searches. Only called for a described photo: a changed
+        description changes the file, so an undescribed restoration is always a fresh upload.
+        """
+        published = self._published.get(source)
+        if published is None or description.is_empty() or f"lychee:{published[0]['id']}" != location:
+            return
+        photo, album_id, title, tags = published
+        when = description.photo_date
+        self.client.update_photo(photo, title=title, description=lychee_description(description, when),
+                                 taken_at=when.iso_datetime if when else None, tags=tags, album_id=album_id)
 
     def published_location(self, source: str) -> str | None:
         _, album = self._find(source)
@@ -289,6 +308,18 @@ class LycheeGallery(Gallery):
         name = title if title.lower().endswith(ext) else title + ext
         size = size_in_bytes(((photo.get("size_variants") or {}).get("original") or {}).get("filesize"))
         return LycheeUpload(photo["id"], str(album.get("title") or album["id"]), name, size, 0, checksum)
+
+
+def lychee_description(description, when) -> str:
+    """The text of Lychee's description field: the caption, then the place, names and a vague date."""
+    lines = [description.caption] if description.caption else []
+    if when is not None and (when.approximate or when.precision == "decade"):
+        lines.append(f"📅 {when.text}")
+    if description.place:
+        lines.append(f"📍 {description.place}")
+    if description.people:
+        lines.append("👥 " + ", ".join(description.people))
+    return "\n".join(lines)  # the client cuts it to Lychee's 1000 bytes
 
 
 def _title(photo: dict) -> str:

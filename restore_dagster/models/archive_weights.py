@@ -74,7 +74,7 @@ ARCHIVE_WEIGHTS: dict[str, ArchiveWeights] = {
         max_member_bytes=2 * _GiB,
     ),
     "lama": ArchiveWeights(
-        name="big-lama-best.ckpt",
+        name="best.ckpt",  # its own name, as the repair stage's messages show it
         archive="big-lama.zip",
         member="big-lama/models/best.ckpt",
         member_suffix="models/best.ckpt",

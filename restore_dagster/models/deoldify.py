@@ -35,6 +35,7 @@ from .deoldify_layers import (
     fold_normalisations,
     use_inference_convs,
 )
+from .checkpoints import CheckpointError
 from .device import resolve_device
 from .resnet import SKIP_INDICES, fold_encoder_batchnorms, resnet_encoder
 
@@ -54,10 +55,6 @@ TAIL_BAND_PIXELS = 64 * 560
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class CheckpointError(ValueError):
-    """A weights file that cannot be (or must not be) loaded as a DeOldify generator."""
 
 
 class DeOldifyGenerator(nn.Module):

@@ -22,14 +22,10 @@ from torch import nn
 from .device import resolve_device
 from .lama_crops import DEFAULT_CONTEXT, DEFAULT_CPU_WORK_PIXELS, DEFAULT_CROP_PIXELS, plan
 from .lama_layers import FFC_BN_ACT, ConcatTupleLayer, FFCResnetBlock, fold_batchnorms
-from .safe_checkpoint import UnsafeCheckpointError, load_checkpoint
+from .checkpoints import CheckpointError, read_state_dict
 
 PREFIX = "generator."
 MODULO = 8  # three stride-2 downsamplings
-
-
-class CheckpointError(ValueError):
-    """A weights file that cannot be (or must not be) loaded as the big-lama generator."""
 
 
 class FFCResNetGenerator(nn.Module):
@@ -75,24 +71,10 @@ def load_inpainter(weights_path: str | os.PathLike, device: str | torch.device |
     OmegaConf configs) are read as inert placeholders and never run; a pickle naming code is refused.
     """
     path = Path(weights_path)
-    try:
-        checkpoint = load_checkpoint(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: LaMa weights file not found (or not a regular file)") from None
-    except UnsafeCheckpointError as exc:
-        raise CheckpointError(f"{path}: refused to load: {exc}") from None
-    except MemoryError:
-        raise
-    except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError ... on damaged files
-        first = str(exc).splitlines()[0] if str(exc) else "no details"
-        raise CheckpointError(f"{path}: unreadable checkpoint (truncated, corrupt or not a PyTorch file): "
-                              f"{type(exc).__name__}: {first}") from exc
-    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: not a Lightning checkpoint: no 'state_dict' dict in it")
+    state = read_state_dict(path, under="state_dict", what="LaMa")
     generator_state = {key[len(PREFIX):]: value for key, value in state.items()
                        if isinstance(key, str) and key.startswith(PREFIX)}
-    del checkpoint, state
+    del state
     with torch.device("meta"):
         model = FFCResNetGenerator()
     _check_state_dict(model, generator_state, path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from restore_dagster.config import Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.gallery import FolderGallery, Gallery
 from restore_dagster.registry import PhotoEntry, RegistryStore
 from restore_dagster.settings import SettingsStore
@@ -66,6 +67,9 @@ class StorageResource(dg.ConfigurableResource):
 
     def settings(self) -> SettingsStore:
         return SettingsStore(self.layout.state)
+
+    def descriptions(self) -> DescriptionStore:
+        return DescriptionStore(self.layout.state)
 
     def registry(self) -> RegistryStore:
         return RegistryStore(self.layout.state)

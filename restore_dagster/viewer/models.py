@@ -28,6 +28,17 @@ class AlbumOut(BaseModel):
     url: str
 
 
+class DescriptionOut(BaseModel):
+    """The family's description as it applies (the album's date and place fill what the photo leaves empty)."""
+
+    date: str  # as stored: 1962-06-14, 1962-06, 1962, about 1960, 1960s ("" when undated)
+    date_label: str  # translated for display
+    caption: str
+    place: str
+    people: list[str]
+    from_album: list[str]  # which fields are the album's defaults
+
+
 class PhotoOut(BaseModel):
     filename: str
     title: str
@@ -42,6 +53,7 @@ class PhotoOut(BaseModel):
     detail: str  # the owner's full explanation (empty for visitors)
     pending: list[str]  # optional steps still to come, e.g. ["colour"]
     key: str | None
+    description: DescriptionOut
 
 
 class UploadOut(BaseModel):

@@ -12,8 +12,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from restore_dagster.descriptions import DescriptionError
 from restore_dagster.lineage import clear_failure
 from restore_dagster.viewer import models
+from restore_dagster.viewer.describing import matches, safe_effective
 from restore_dagster.viewer.library import Duplicate, NotFound
 from restore_dagster.viewer.pages import Scope, language, owner_scope, render
 from restore_dagster.viewer.security import owner_change, require_owner
@@ -67,7 +69,24 @@ def albums_page(request: Request, q: str = ""):
         elif cover is not None:
             cover_url = scope.photo_url(cover, f"/thumb?v={cover.version}")
         cards.append({"album": album, "url": scope.base, "cover": cover_url, "restored": len(restored)})
-    return render(request, "albums.html", cards=cards, q=q[:200])
+    return render(request, "albums.html", cards=cards, q=q[:200], hits=_photo_hits(svc, q[:200]))
+
+
+def _photo_hits(svc, q: str) -> list[dict]:
+    """Photos of every album whose title, caption, place or names match ``q``, album by album."""
+    if not q.strip():
+        return []
+    snapshot = svc.descriptions.snapshot()
+    hits = []
+    for album in svc.library.albums():
+        scope = owner_scope(album)
+        for photo in svc.library.photos(album.folder):
+            description = safe_effective(snapshot, photo)
+            if matches(q, photo.title, description):
+                hits.append({"photo": photo, "album": album, "url": scope.photo_url(photo),
+                             "thumb": scope.photo_url(photo, f"/thumb?v={photo.version}"), "caption": description.caption,
+                             "people": ", ".join(description.people), "date": description.date})
+    return hits
 
 
 @router.get("/api/albums", response_model=list[models.AlbumOut], summary="All albums")
@@ -82,9 +101,9 @@ def create_album(request: Request, title: Title):
     return _see_other(owner_scope(album).base)
 
 
-@router.get("/albums/{album}", response_class=models.HTML, summary="An album's photos")
-def album_view(request: Request, album: str):
-    return album_page(request, album_scope(request, album))
+@router.get("/albums/{album}", response_class=models.HTML, summary="An album's photos (view=timeline: by date; q: search)")
+def album_view(request: Request, album: str, view: str = "", q: str = ""):
+    return album_page(request, album_scope(request, album), view, q)
 
 
 @router.get("/api/albums/{album}/photos", response_model=list[models.PhotoOut], summary="An album's photos and their states")
@@ -209,6 +228,38 @@ def photo_settings(
     # A failure on the old settings no longer applies; the sensor sees new fingerprints and re-runs.
     clear_failure(svc.layout, key)
     return _see_other(url)
+
+
+# The form is the whole description: an empty (or absent) field is cleared. (FastAPI reads an empty
+# form field as absent, so "leave it as it is" could not be told from "clear it".)
+Text = Annotated[str, Form(max_length=4000)]
+
+
+@router.post("/albums/{album}/photos/{photo}/describe", dependencies=[Depends(owner_change)], status_code=303,
+             summary="Set a photo's date, caption, place and people (re-published, no model re-runs)")
+def describe_photo(
+    request: Request, album: str, photo: str, date: Text = "", caption: Text = "", place: Text = "",
+    coordinates: Text = "", people: Text = "",
+):
+    scope = album_scope(request, album)
+    found = find_photo(services(request), scope, photo)
+    try:  # by source: a photo the pipeline has not picked up yet can be described already
+        services(request).descriptions.describe(found.source, date=date, caption=caption, place=place,
+                                                coordinates=coordinates, people=people)
+    except DescriptionError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _see_other(scope.photo_url(found))
+
+
+@router.post("/albums/{album}/describe", dependencies=[Depends(owner_change)], status_code=303,
+             summary="Set an album's date and place, for its photos without their own")
+def describe_album(request: Request, album: str, date: Text = "", place: Text = "", coordinates: Text = ""):
+    scope = album_scope(request, album)
+    try:
+        services(request).descriptions.describe_album(scope.album.folder, date=date, place=place, coordinates=coordinates)
+    except DescriptionError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _see_other(scope.base)
 
 
 @router.post("/albums/{album}/photos/{photo}/retry", dependencies=[Depends(owner_change)], status_code=303, summary="Retry a failed photo")

@@ -26,9 +26,9 @@ def token_scope(request: Request, token: str) -> Scope:
         raise HTTPException(404, "this link does not exist or was revoked") from None
 
 
-@router.get("", response_class=models.HTML, summary="A shared album (read-only)")
-def shared_album(request: Request, token: str):
-    return album_page(request, token_scope(request, token))
+@router.get("", response_class=models.HTML, summary="A shared album (read-only; view=timeline: by date; q: search)")
+def shared_album(request: Request, token: str, view: str = "", q: str = ""):
+    return album_page(request, token_scope(request, token), view, q)
 
 
 @router.get("/photos/{photo}", response_class=models.HTML, summary="A shared photo's viewer (read-only)")

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 
 from restore_dagster.config import Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.settings import SettingsStore
 from restore_dagster.viewer.accounts import LoginLimiter, OwnerAccount
 from restore_dagster.viewer.library import Library
@@ -29,6 +30,10 @@ class Services:
     states: StateReader
     renditions: RenditionCache
     max_upload_bytes: int
+
+    @property
+    def descriptions(self) -> DescriptionStore:
+        return DescriptionStore(self.layout.state)
 
     @property
     def settings(self) -> SettingsStore:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from restore_dagster.config import Layout
+from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.lineage import fingerprints, read_failure, read_record, scan_touchups, weights_signatures
 from restore_dagster.optional_steps import OptionalStep, pending_steps
 from restore_dagster.progress import describe as describe_progress, read_progress
@@ -91,6 +92,7 @@ class StateReader:
         overrides = store.all_overrides()
         touchups = scan_touchups(layout)
         weights = weights_signatures(layout)
+        descriptions = DescriptionStore(layout.state).snapshot()
         busy = self.busy_keys()
         result = {}
         for photo in photos:
@@ -105,7 +107,8 @@ class StateReader:
                 progress = describe_progress(read_progress(layout.state, key))
                 result[photo.source] = PhotoStatus("processing", progress, key, settings, details)
                 continue
-            desired = fingerprints(entry.signature, settings, touchups.get(key, {}), weights)
+            desired = fingerprints(entry.signature, settings, touchups.get(key, {}), weights,
+                                   descriptions.signature(entry.source, entry.album))
             published = read_record(layout, "published", key)
             if entry.signature != f"{photo.size}:{photo.mtime_ns}":
                 state, reason = "waiting", "the original was replaced: it will be restored again"
@@ -125,6 +128,10 @@ class StateReader:
                     result[photo.source] = PhotoStatus("failed", headline, key, settings, details, full if rest else "")
                     continue
                 state, reason = "waiting", "queued for restoration"
+                compressed = read_record(layout, "compressed", key) if published is not None else None
+                if compressed is not None and compressed.fingerprint == desired["compressed"]:
+                    # Only publishing is left (e.g. a new date, caption or names): say so, nothing is restored again.
+                    reason = "waiting to be published again (no model runs again)"
             result[photo.source] = PhotoStatus(state, reason, key, settings, details)
         return result
 

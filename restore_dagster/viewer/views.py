@@ -13,8 +13,13 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from restore_dagster.date_hints import date_hint
+from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES
+from restore_dagster.viewer.describing import (
+    description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
+)
 from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
 from restore_dagster.viewer.pages import Scope, language, render
@@ -89,8 +94,10 @@ def status_json(status: PhotoStatus, scope: Scope, t) -> dict:
 
 
 def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, restorations: dict | None = None,
-               lang: str = "en") -> dict:
+               lang: str = "en", description: Description | None = None) -> dict:
     restored = restoration_version(svc, photo, restorations)
+    if description is None:
+        description = safe_effective(svc.descriptions.snapshot(), photo)
     return {
         "filename": photo.filename,
         "title": photo.title,
@@ -100,22 +107,57 @@ def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, r
         "restored": scope.photo_url(photo, f"/restored?v={restored}") if restored else None,
         "restored_version": restored,
         **status_json(status, scope, translator(lang)),
+        "description": description_json(description, translator(lang)),
     }
 
 
-def album_photos(svc: Services, scope: Scope, lang: str = "en") -> list[dict]:
+def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "",
+                 descriptions: dict[str, Description] | None = None) -> list[dict]:
+    """The album's photos as JSON; with ``query``, only those whose title, caption, place or names match."""
     photos = svc.library.photos(scope.album.folder)
+    if descriptions is None:
+        descriptions = album_descriptions(svc, photos)
+    # .get: a photo uploaded since the caller listed the album has no description yet
+    described = {photo.filename: descriptions.get(photo.filename) or Description() for photo in photos}
+    if query.strip():
+        photos = [p for p in photos if matches(query, p.title, described[p.filename])]
     statuses = svc.states.statuses(photos)
     restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
-    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang) for photo in photos]
+    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, described[photo.filename])
+            for photo in photos]
 
 
-def album_page(request: Request, scope: Scope):
+def album_descriptions(svc: Services, photos: list[Photo]) -> dict[str, Description]:
+    """``{filename: effective description}`` in one read of the store."""
+    snapshot = svc.descriptions.snapshot()
+    return {photo.filename: safe_effective(snapshot, photo) for photo in photos}
+
+
+def own_description(svc: Services, photo: Photo) -> Description:
+    """The photo's own description for the form; a broken hand-edited entry shows as empty (saving replaces it)."""
+    try:
+        return svc.descriptions.photo(photo.source)
+    except DescriptionError:
+        return Description()
+
+
+def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     svc = services(request)
-    photos = album_photos(svc, scope, language(request))
+    lang = language(request)
+    view = "timeline" if view == "timeline" else "grid"
+    q = q[:200]
+    descriptions = album_descriptions(svc, svc.library.photos(scope.album.folder))
+    photos = album_photos(svc, scope, lang, q, descriptions)
+    groups = timeline(photos, descriptions, translator(lang)) if view == "timeline" else None
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
+    try:
+        album_description = svc.descriptions.album(scope.album.folder) if scope.can_edit else None
+    except DescriptionError:
+        album_description = Description()
+    album_hint = (date_hint(scope.album.title) or date_hint(scope.album.folder)) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
-                  max_upload_bytes=svc.max_upload_bytes)
+                  max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
+                  album_description=album_description, album_hint=album_hint)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
@@ -123,8 +165,13 @@ def photo_page(request: Request, scope: Scope, filename: str):
     photo = find_photo(svc, scope, filename)
     status = svc.states.statuses([photo], with_details=True)[photo.source]
     item = photo_json(svc, scope, photo, status, lang=language(request))
+    describing = None
+    if scope.can_edit:  # the form: the photo's own values, and what the album's other photos used
+        others = album_descriptions(svc, [p for p in svc.library.photos(scope.album.folder) if p.filename != photo.filename])
+        describing = {"own": own_description(svc, photo), "suggestions": suggestions(list(others.values())),
+                      "hint": file_name_hint(photo)}
     return render(
-        request, "photo.html", scope=scope, photo=photo, item=item,
+        request, "photo.html", scope=scope, photo=photo, item=item, describing=describing,
         details=status.details, settings=status.settings if scope.can_edit else None,
         noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES, repair_modes=REPAIR_MODES,
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.

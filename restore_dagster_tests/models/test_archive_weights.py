@@ -82,7 +82,7 @@ def test_lama_member_and_first_mirror_failing(server, tmp_path):
     good = server.add("/big-lama.zip", Route(body=make_zip({"big-lama/config.yaml": b"a: 1",
                                                               "big-lama/models/best.ckpt": CHECKPOINT})))
     path = resolve(tmp_path, dead, good, kind="lama")
-    assert path.read_bytes() == CHECKPOINT and path.name == "big-lama-best.ckpt"
+    assert path.read_bytes() == CHECKPOINT and path.name == "best.ckpt"
 
 
 def test_member_accepted_by_suffix_under_another_top_folder(server, tmp_path):

@@ -105,7 +105,7 @@ def test_strict_loading_refuses_incomplete_checkpoints(problem, tmp_path):
         payload = state
     path = tmp_path / "weird name ü.ckpt"
     torch.save(payload, path)
-    expected = "no 'state_dict'" if problem in ("no state_dict", "bare state_dict") else f"1 {problem}: {key}"
+    expected = "no dict of tensors under 'state_dict'" if problem in ("no state_dict", "bare state_dict") else f"1 {problem}: {key}"
     with pytest.raises(CheckpointError, match="not a .*checkpoint") as error:
         load_inpainter(path, device="cpu")
     assert str(path) in str(error.value) and expected in str(error.value)

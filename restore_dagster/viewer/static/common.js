@@ -35,3 +35,18 @@ document.addEventListener("DOMContentLoaded", () => {
     if (window.history.length > 1) link.addEventListener("click", (e) => { e.preventDefault(); window.history.back(); });
   });
 });
+
+// Suggestion chips of the description form: a date or place replaces the field, a name is added to the list.
+document.addEventListener("click", (event) => {
+  const chip = event.target.closest("button.chip");
+  if (!chip) return;
+  const fill = chip.dataset.fill && document.querySelector(chip.dataset.fill);
+  if (fill) fill.value = chip.dataset.value;
+  const list = chip.dataset.add && document.querySelector(chip.dataset.add);
+  if (list) {
+    const names = list.value.split(/[,，、]/).map((n) => n.trim()).filter(Boolean);
+    if (!names.some((n) => n.toLowerCase() === chip.dataset.value.toLowerCase())) names.push(chip.dataset.value);
+    list.value = names.join(", ");
+  }
+  (fill || list).focus();
+});

@@ -1,0 +1,112 @@
+"""The family's descriptions on the web: labels, the album timeline, search and suggestions.
+
+Descriptions live in ``state/descriptions.json`` (``restore_dagster.descriptions``), keyed by the
+photo's source (``<album folder>/<file name>``), so a photo uploaded a second ago can be described
+before the pipeline has seen it. Share-link visitors see the same date, caption, place and names:
+they are the family's knowledge about the picture, not server details.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from restore_dagster.date_hints import date_hint
+from restore_dagster.descriptions import Description, DescriptionError, DescriptionSnapshot, PhotoDate
+from restore_dagster.viewer.library import Photo
+
+MAX_SUGGESTIONS = 12
+
+
+def safe_effective(snapshot: DescriptionSnapshot, photo: Photo) -> Description:
+    """The photo's description with its album's defaults; a broken hand-edited entry shows as none."""
+    try:
+        return snapshot.effective(photo.source, photo.album)
+    except DescriptionError:
+        return Description()
+
+
+def date_label(when: PhotoDate | None, t) -> str:
+    """The date for display: numbers as typed (1962-06), words translated ("about", "1960s" → "约", "1960年代")."""
+    if when is None:
+        return ""
+    if when.precision == "decade":
+        core = t("date_decade", decade=when.year)
+    elif when.precision == "year":
+        core = t("date_year", year=when.year)
+    elif when.precision == "month":
+        core = t("date_month", year=when.year, month=when.month)
+    elif when.precision == "day":
+        core = t("date_day", year=when.year, month=when.month, day=when.day)
+    else:
+        core = t("date_day", year=when.year, month=when.month, day=when.day) + f" {when.hour:02d}:{when.minute:02d}"
+    return t("date_about", date=core) if when.approximate else core
+
+
+def description_json(description: Description, t) -> dict:
+    when = description.photo_date if description.date else None
+    return {
+        "date": description.date,
+        "date_label": date_label(when, t),
+        "caption": description.caption,
+        "place": description.place,
+        "people": list(description.people),
+        "from_album": list(description.from_album),
+    }
+
+
+def matches(query: str, title: str, description: Description) -> bool:
+    """Every word of ``query`` is in the title, caption, place or a name (case and width folded)."""
+    words = unicodedata.normalize("NFKC", query).casefold().split()
+    haystack = unicodedata.normalize("NFKC", title).casefold() + "\n" + description.search_text()
+    return all(word in haystack for word in words)
+
+
+@dataclass(frozen=True)
+class TimelineGroup:
+    label: str  # "1962", "1960s", or the translated "Undated"
+    items: list[dict]
+
+
+def timeline(items: list[dict], descriptions: dict[str, Description], t) -> list[TimelineGroup]:
+    """``items`` (photo JSON, keyed by filename into ``descriptions``) ordered by date, grouped by year.
+
+    A photo known only to its decade is grouped under the decade, which sorts before the decade's
+    first year; undated photos come last, in their album order.
+    """
+    dated, undated = [], []
+    for item in items:
+        description = descriptions.get(item["filename"])
+        when = description.photo_date if description is not None and description.date else None
+        (dated if when else undated).append((when, item))
+    dated.sort(key=lambda pair: pair[0].sort_key)
+    groups: list[TimelineGroup] = []
+    for when, item in dated:
+        label = t("date_decade", decade=when.year) if when.precision == "decade" else t("date_year", year=when.year)
+        if not groups or groups[-1].label != label:
+            groups.append(TimelineGroup(label, []))
+        groups[-1].items.append(item)
+    if undated:
+        groups.append(TimelineGroup(t("undated"), [item for _, item in undated]))
+    return groups
+
+
+def suggestions(descriptions: list[Description]) -> dict[str, list[str]]:
+    """Names, places and dates used in the album, the most used first: one tap instead of typing them again."""
+    people, places, dates = Counter(), Counter(), Counter()
+    for description in descriptions:
+        people.update(description.people)
+        if description.place:
+            places[description.place] += 1
+        if description.date and "date" not in description.from_album:
+            dates[description.date] += 1
+    return {
+        "people": [name for name, _ in people.most_common(MAX_SUGGESTIONS)],
+        "places": [place for place, _ in places.most_common(MAX_SUGGESTIONS)],
+        "dates": [when for when, _ in dates.most_common(MAX_SUGGESTIONS)],
+    }
+
+
+def file_name_hint(photo: Photo) -> str | None:
+    """A date the upload's title or file name suggests (never applied: the form offers it as a button)."""
+    return date_hint(photo.title) or date_hint(photo.filename)
