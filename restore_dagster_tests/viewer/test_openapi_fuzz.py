@@ -178,17 +178,20 @@ def _register_and_publish(layout, gallery: Gallery) -> None:
         if name == gallery.restored:
             library.gallery.publish(entry.source, jpeg_bytes((80, 60), 200, "RGB"), "jpg")
             write_record(layout, "published", key, desired["published"], None, {"width": 80, "height": 60, "format": "JPEG", "bytes": 1})
-            # Scanned and repaired, so the repair-mask editor's routes have a scan and a mask to serve.
-            scan = stage_file(layout, "scanned", key, "png")
-            scan.parent.mkdir(parents=True, exist_ok=True)
-            Image.new("RGB", (64, 48), (90, 80, 70)).save(scan)
-            write_record(layout, "scanned", key, desired["scanned"], scan, {"width": 64, "height": 48})
-            mask = stage_file(layout, "repaired", key, "mask.png")
-            mask.parent.mkdir(parents=True, exist_ok=True)
-            Image.new("L", (64, 48), 255).save(mask)
-            gallery.state_files[repair_mask_path(layout, key)] = None  # a saved correction is removed again
         else:
             record_failure(layout, key, "colorized", desired["colorized"], "out of memory", None)
+    # All three scanned and repaired, so the repair-mask editor's routes have a scan and a mask to
+    # serve whichever real photo is drawn (a saved correction is removed again after each case).
+    for name in (gallery.restored, gallery.waiting, gallery.failed):
+        key = registry.key_for(f"{gallery.folder}/{name}")
+        scan = stage_file(layout, "scanned", key, "png")
+        scan.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 48), (90, 80, 70)).save(scan)
+        write_record(layout, "scanned", key, "seeded", scan, {"width": 64, "height": 48})
+        mask = stage_file(layout, "repaired", key, "mask.png")
+        mask.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (64, 48), 255).save(mask)
+        gallery.state_files[repair_mask_path(layout, key)] = None
     for path in (layout.state / "settings.json", failure_path(layout, registry.key_for(f"{gallery.folder}/{gallery.failed}"))):
         gallery.state_files[path] = path.read_bytes() if path.exists() else None
 
