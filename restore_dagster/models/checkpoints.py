@@ -8,6 +8,7 @@ refused), the state_dict found where the checkpoint keeps it, and one error type
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -42,3 +43,23 @@ def read_state_dict(path: Path, *, under: str | None, what: str) -> dict[str, to
         where = f"under {under!r}" if under else "at its top level"
         raise CheckpointError(f"{path}: not a {what} checkpoint: no dict of tensors {where}")
     return dict(state)
+
+
+def check_state_dict(expected: Mapping[str, torch.Tensor], state: dict[str, torch.Tensor], path: Path, what: str,
+                     *, shown_prefix: str = "") -> None:
+    """Refuse ``state`` unless it has exactly ``expected``'s keys and shapes; make its floats float32, in place.
+
+    The error names ``path``, the model (``what``) and a few keys of each kind of mismatch (shown with
+    ``shown_prefix``, e.g. ``generator.``, as the file spells them).
+    """
+    missing = [shown_prefix + key for key in expected if key not in state]
+    unexpected = [shown_prefix + key for key in state if key not in expected]
+    wrong = [f"{shown_prefix}{key} {list(state[key].shape)} (expected {list(tensor.shape)})"
+             for key, tensor in expected.items() if key in state and state[key].shape != tensor.shape]
+    problems = [f"{len(items)} {label}: {', '.join(items[:4])}{', ...' if len(items) > 4 else ''}"
+                for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if items]
+    if problems:
+        raise CheckpointError(f"{path}: not a {what} checkpoint: " + "; ".join(problems))
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            state[key] = tensor.float()

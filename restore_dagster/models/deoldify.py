@@ -35,7 +35,7 @@ from .deoldify_layers import (
     fold_normalisations,
     use_inference_convs,
 )
-from .checkpoints import CheckpointError
+from .checkpoints import CheckpointError, check_state_dict
 from .device import resolve_device
 from .resnet import SKIP_INDICES, fold_encoder_batchnorms, resnet_encoder
 
@@ -173,7 +173,7 @@ def load_generator(kind: str, weights_path: str | os.PathLike, device: str | tor
     state_dict = _read_state_dict(path)
     with torch.device("meta"):
         model = build_generator(kind)
-    _check_state_dict(model, state_dict, path, kind)
+    check_state_dict(model.state_dict(), state_dict, path, f"DeOldify {kind!r} generator")
     model.load_state_dict(state_dict, strict=True, assign=True)
     del state_dict
     prepare_for_inference(model.eval())
@@ -217,27 +217,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise CheckpointError(f"{path}: does not hold a state_dict (a dict of tensors), bare or under 'model'")
     return loaded
-
-
-def _check_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], path: Path, kind: str) -> None:
-    """Raise a CheckpointError listing a few mismatches; convert floating tensors to float32."""
-    expected = model.state_dict()
-    missing = [key for key in expected if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in expected]
-    wrong_shape = [
-        f"{key} {list(state_dict[key].shape)} (expected {list(tensor.shape)})"
-        for key, tensor in expected.items()
-        if key in state_dict and state_dict[key].shape != tensor.shape
-    ]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-        if items:
-            problems.append(f"{len(items)} {label}: {', '.join(items[:4])}{', ...' if len(items) > 4 else ''}")
-    if problems:
-        raise CheckpointError(f"{path}: not a DeOldify {kind!r} generator checkpoint: " + "; ".join(problems))
-    for key, tensor in state_dict.items():
-        if tensor.is_floating_point() and tensor.dtype != torch.float32:
-            state_dict[key] = tensor.float()
 
 
 def colorize(image: Image.Image, generator: nn.Module, render_factor: int = 35) -> Image.Image:

@@ -22,7 +22,7 @@ from torch import nn
 from .device import resolve_device
 from .lama_crops import DEFAULT_CONTEXT, DEFAULT_CPU_WORK_PIXELS, DEFAULT_CROP_PIXELS, plan
 from .lama_layers import FFC_BN_ACT, ConcatTupleLayer, FFCResnetBlock, fold_batchnorms
-from .checkpoints import CheckpointError, read_state_dict
+from .checkpoints import CheckpointError, check_state_dict, read_state_dict  # CheckpointError: re-exported for callers
 
 PREFIX = "generator."
 MODULO = 8  # three stride-2 downsamplings
@@ -77,7 +77,7 @@ def load_inpainter(weights_path: str | os.PathLike, device: str | torch.device |
     del state
     with torch.device("meta"):
         model = FFCResNetGenerator()
-    _check_state_dict(model, generator_state, path)
+    check_state_dict(model.state_dict(), generator_state, path, "big-lama generator", shown_prefix=PREFIX)
     model.load_state_dict(generator_state, strict=True, assign=True)
     del generator_state
     prepare_for_inference(model.eval())
@@ -93,27 +93,6 @@ def prepare_for_inference(model: FFCResNetGenerator) -> FFCResNetGenerator:
     its 3×3 convolutions run on 1/8-scale maps, where oneDNN's direct convolution wins.)
     """
     return fold_batchnorms(model).requires_grad_(False)
-
-
-def _check_state_dict(model: nn.Module, state: dict, path: Path) -> None:
-    expected = model.state_dict()
-    missing = [PREFIX + key for key in expected if key not in state]
-    unexpected = [PREFIX + key for key in state if key not in expected]
-    wrong = [
-        f"{PREFIX}{key} {list(state[key].shape) if isinstance(state[key], torch.Tensor) else type(state[key]).__name__}"
-        f" (expected {list(tensor.shape)})"
-        for key, tensor in expected.items()
-        if key in state and (not isinstance(state[key], torch.Tensor) or state[key].shape != tensor.shape)
-    ]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-        if items:
-            problems.append(f"{len(items)} {label}: {', '.join(items[:4])}{', ...' if len(items) > 4 else ''}")
-    if problems:
-        raise CheckpointError(f"{path}: not a big-lama generator checkpoint: " + "; ".join(problems))
-    for key, tensor in state.items():
-        if tensor.is_floating_point() and tensor.dtype != torch.float32:
-            state[key] = tensor.float()
 
 
 def pad_to_modulo(array: np.ndarray, modulo: int = MODULO) -> np.ndarray:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from restore_dagster.models.checkpoints import CheckpointError, read_state_dict
+from restore_dagster.models.checkpoints import check_state_dict, read_state_dict
 from restore_dagster.models.device import resolve_device
 
 DEFAULT_THRESHOLD = 0.4  # detection.py:153, ``P >= 0.4``
@@ -126,20 +126,9 @@ def load_detector(weights_path: str | os.PathLike, device: str | torch.device | 
     for key, tensor in expected.items():
         if key.endswith("num_batches_tracked") and key not in state:
             state[key] = tensor.clone()
-    _check_keys(path, expected, state)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
+    check_state_dict(expected, state, path, "BOPBTL scratch-detection")
+    model.load_state_dict(state, strict=True)
     return model.eval().requires_grad_(False).to(resolve_device(device))
-
-
-def _check_keys(path: Path, expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k} {list(state[k].shape)} (expected {list(t.shape)})" for k, t in expected.items()
-             if k in state and state[k].shape != t.shape]
-    problems = [f"{len(items)} {label}: {', '.join(items[:4])}{', ...' if len(items) > 4 else ''}"
-                for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if items]
-    if problems:
-        raise CheckpointError(f"{path}: not a BOPBTL scratch-detection checkpoint: " + "; ".join(problems))
 
 
 def rounded_size(width: int, height: int) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .standin_weights import Manifest, _rng, load_manifest
+from .standin_weights import Manifest, _rng, batchnorm_standin, load_manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lama"
 GAIN = 2.0**0.5
@@ -47,18 +47,10 @@ def _weight(shape: list[int], key: str) -> torch.Tensor:
 def lama_standin_tensor(key: str, manifest: Manifest) -> torch.Tensor:
     shape, dtype = manifest[key]
     prefix, _, name = key.rpartition(".")
-    batchnorm = f"{prefix}.running_mean" in manifest
-    if name == "num_batches_tracked":
-        value = torch.zeros(shape, dtype=torch.int64)
-    elif name == "running_mean":
-        value = 0.05 * torch.randn(shape, generator=_rng(key))
-    elif name == "running_var":
-        value = 1.0 + 0.1 * torch.rand(shape, generator=_rng(key))
-    elif batchnorm and name == "weight":
-        value = 1.0 + 0.1 * torch.randn(shape, generator=_rng(key))
-    elif batchnorm and name == "bias":
-        value = 0.1 * torch.randn(shape, generator=_rng(key))
-    elif name == "bias":
+    value = batchnorm_standin(key, manifest)
+    if value is not None:
+        return value.reshape(shape).to(getattr(torch, dtype))
+    if name == "bias":
         value = 0.01 * torch.randn(shape, generator=_rng(key))
     elif len(shape) >= 2:
         value = _weight(shape, key)

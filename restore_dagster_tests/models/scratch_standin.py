@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .standin_weights import Manifest, _rng, load_manifest
+from .standin_weights import Manifest, _rng, batchnorm_standin, load_manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "scratch_detection"
 GAIN = (2.0 / (1.0 + 0.2**2)) ** 0.5
@@ -28,18 +28,10 @@ def scratch_manifest() -> Manifest:
 def scratch_standin_tensor(key: str, manifest: Manifest) -> torch.Tensor:
     shape, dtype = manifest[key]
     prefix, _, name = key.rpartition(".")
-    batchnorm = f"{prefix}.running_mean" in manifest
-    if name == "num_batches_tracked":
-        value = torch.zeros(shape, dtype=torch.int64)
-    elif name == "running_mean":
-        value = 0.05 * torch.randn(shape, generator=_rng(key))
-    elif name == "running_var":
-        value = 1.0 + 0.1 * torch.rand(shape, generator=_rng(key))
-    elif batchnorm and name == "weight":
-        value = 1.0 + 0.1 * torch.randn(shape, generator=_rng(key))
-    elif batchnorm and name == "bias":
-        value = 0.1 * torch.randn(shape, generator=_rng(key))
-    elif name == "filt":
+    value = batchnorm_standin(key, manifest)
+    if value is not None:
+        return value.reshape(shape).to(getattr(torch, dtype))
+    if name == "filt":
         taps = torch.tensor([1.0, 2.0, 1.0])
         blur = taps[:, None] * taps[None, :]
         value = (blur / blur.sum())[None, None].repeat(shape[0], 1, 1, 1)

@@ -59,25 +59,35 @@ def power_iteration(weight: torch.Tensor, layer_prefix: str) -> tuple[torch.Tens
     return u, v
 
 
+def batchnorm_standin(key: str, manifest: Manifest) -> torch.Tensor | None:
+    """The rule every fixture shares for batch-norm entries (near identity), or None for other keys."""
+    shape = manifest[key][0]
+    prefix, _, name = key.rpartition(".")
+    batchnorm = f"{prefix}.running_mean" in manifest if prefix else "running_mean" in manifest
+    if name == "num_batches_tracked":
+        return torch.zeros(shape, dtype=torch.int64)
+    if name == "running_mean":
+        return 0.05 * torch.randn(shape, generator=_rng(key))
+    if name == "running_var":
+        return 1.0 + 0.1 * torch.rand(shape, generator=_rng(key))
+    if batchnorm and name == "weight":
+        return 1.0 + 0.1 * torch.randn(shape, generator=_rng(key))
+    if batchnorm and name == "bias":
+        return 0.1 * torch.randn(shape, generator=_rng(key))
+    return None
+
+
 def standin_tensor(key: str, manifest: Manifest) -> torch.Tensor:
     """The stand-in value of one checkpoint entry."""
     shape, dtype = manifest[key]
     prefix, _, name = key.rpartition(".")
     prefix = prefix + "." if prefix else ""
-    batchnorm = (prefix + "running_mean") in manifest
     spectral = (prefix + "weight_orig") in manifest
 
-    if name == "num_batches_tracked":
-        value = torch.zeros(shape, dtype=torch.int64)
-    elif name == "running_mean":
-        value = 0.05 * torch.randn(shape, generator=_rng(key))
-    elif name == "running_var":
-        value = 1.0 + 0.1 * torch.rand(shape, generator=_rng(key))
-    elif batchnorm and name == "weight":
-        value = 1.0 + 0.1 * torch.randn(shape, generator=_rng(key))
-    elif batchnorm and name == "bias":
-        value = 0.1 * torch.randn(shape, generator=_rng(key))
-    elif name == "weight_orig":
+    value = batchnorm_standin(key, manifest)
+    if value is not None:
+        return value.reshape(shape).to(getattr(torch, dtype))
+    if name == "weight_orig":
         value = _lecun_normal(shape, key)
     elif spectral and name in ("weight_u", "weight_v"):
         u, v = _spectral_vectors(tuple(manifest[prefix + "weight_orig"][0]), prefix)
