@@ -18,21 +18,15 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import http.client
 import json
 import logging
 import os
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-from tqdm import tqdm
 
 from restore_dagster.models import weights as _w
 
@@ -137,7 +131,7 @@ class ArchiveWeightsChecksumError(_w.WeightsChecksumError):
         ])
 
 
-class _ArchiveFailure(Exception):
+class _ArchiveFailure(_w._MirrorFailure):
     """One URL did not yield a usable archive/member; the reason goes into the error message."""
 
 
@@ -219,7 +213,7 @@ def resolve_archive_weights(kind: str, cache_dir: str | os.PathLike[str], explic
         for url in mirrors:
             try:
                 _fetch_member(url, spec, path, progress=progress, timeout=timeout)
-            except _ArchiveFailure as e:
+            except _w._MirrorFailure as e:  # the download's, or the archive's (_ArchiveFailure)
                 logger.warning("download of %s from %s failed: %s", spec.archive, url, e)
                 attempts.append((url, str(e)))
                 continue
@@ -253,6 +247,8 @@ def _fetch_member(url: str, spec: ArchiveWeights, path: Path, *, progress: bool,
         _w._fsync_dir(path.parent)
         _w._remember_digest(path, digest)
         logger.info("extracted %s from %s (%s): %d bytes, sha256 %s pinned", path, spec.archive, url, size, digest)
+    except _w._LocalWriteError as e:
+        raise _w._local_write_failure(e, spec.archive, zip_tmp) from e.__cause__
     finally:
         for leftover in (zip_tmp, member_tmp):
             if leftover is not None:
@@ -261,37 +257,9 @@ def _fetch_member(url: str, spec: ArchiveWeights, path: Path, *, progress: bool,
 
 
 def _stream_archive(url: str, spec: ArchiveWeights, out, *, progress: bool, timeout: float) -> None:
-    received = 0
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": _w._USER_AGENT})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            announced = response.headers.get("Content-Length")
-            total = int(announced) if announced and announced.strip().isdigit() else None
-            if total is not None and total > spec.max_archive_bytes:
-                raise _ArchiveFailure(f"server announced {total:,} bytes, over the {spec.max_archive_bytes:,} limit")
-            host = urllib.parse.urlsplit(url).hostname or url
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                      desc=f"{spec.archive} from {host}", disable=not progress) as bar:
-                while chunk := response.read(_w._CHUNK_BYTES):
-                    received += len(chunk)
-                    if received > spec.max_archive_bytes:
-                        raise _ArchiveFailure(f"server sent more than the {spec.max_archive_bytes:,} byte limit")
-                    out.write(chunk)  # OSError (disk full) propagates: no other mirror can help
-                    bar.update(len(chunk))
-            if total is not None and received < total:
-                raise _ArchiveFailure(f"connection closed after {received:,} of {total:,} bytes")
-    except urllib.error.HTTPError as e:
-        raise _ArchiveFailure(f"HTTP {e.code} {e.reason}") from e
-    except urllib.error.URLError as e:
-        raise _ArchiveFailure(f"cannot connect: {e.reason}") from e
-    except TimeoutError as e:
-        raise _ArchiveFailure(f"timed out after {timeout:g} s without data, after {received:,} bytes") from e
-    except http.client.HTTPException as e:
-        raise _ArchiveFailure(f"connection failed after {received:,} bytes: {type(e).__name__}: {e}") from e
-    except ConnectionError as e:
-        raise _ArchiveFailure(f"connection failed after {received:,} bytes: {e}") from e
-    except ValueError as e:
-        raise _ArchiveFailure(f"invalid URL: {e}") from e
+    """The archive from ``url`` into ``out``: weights.py's streamer, with a size limit instead of a known size."""
+    _w._stream(url, out, desc=_w._bar_label(spec.archive, url), limit=spec.max_archive_bytes,
+               progress=progress, timeout=timeout)
 
 
 def _safe_member_name(name: str) -> bool:

@@ -502,7 +502,8 @@ def _download(url: str, weights: WeightsFile, path: Path, *, progress: bool, tim
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _stream(url, weights, out, progress=progress, timeout=timeout)
+            digest = _stream(url, out, desc=_bar_label(weights.name, url), size=weights.size,
+                             progress=progress, timeout=timeout)
             out.flush()
             os.fsync(out.fileno())  # the bytes must be on disk before the name points at them
         if digest != weights.sha256.lower():
@@ -513,32 +514,47 @@ def _download(url: str, weights: WeightsFile, path: Path, *, progress: bool, tim
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         if isinstance(e, _LocalWriteError):
-            cause = e.__cause__
-            message = f"cannot write the download of {weights.name} to {tmp}: {cause.strerror or cause}"
-            raise OSError(cause.errno, message) from cause
+            raise _local_write_failure(e, weights.name, tmp) from e.__cause__
         raise
     _remember_digest(path, digest)
 
 
-def _stream(url: str, weights: WeightsFile, out: BinaryIO, *, progress: bool, timeout: float) -> str:
+def _local_write_failure(error: _LocalWriteError, what: str, tmp: Path) -> OSError:
+    """The OSError to report when the download of ``what`` could not be written here (no mirror helps)."""
+    cause = error.__cause__
+    return OSError(cause.errno, f"cannot write the download of {what} to {tmp}: {cause.strerror or cause}")
+
+
+def _stream(url: str, out: BinaryIO, *, desc: str, progress: bool, timeout: float,
+            size: int | None = None, limit: int | None = None) -> str:
     """Copy the body of ``url`` into ``out`` while hashing it; returns the hex SHA-256.
 
-    Everything that can go wrong with one mirror becomes a _MirrorFailure with a readable reason.
-    http.client does not raise when a body is cut short, so the byte count is checked here.
+    ``size``: the exact byte count the file must have (a published checkpoint); ``limit``: only a
+    maximum, for a download whose size is published nowhere (an official zip). Everything that can go
+    wrong with one mirror becomes a _MirrorFailure with a readable reason; a failure to write ``out``
+    becomes a _LocalWriteError (no other mirror can help). http.client does not raise when a body is
+    cut short, so the byte count is checked here.
     """
     hasher = hashlib.sha256()
     received = 0
+    total: int | None = None
     try:
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             announced = response.headers.get("Content-Length")
-            if announced is not None and announced.strip().isdigit() and int(announced) != weights.size:
-                raise _MirrorFailure(f"server announced {int(announced):,} bytes, expected {weights.size:,}")
-            with _progress_bar(weights, url, enabled=progress) as bar:
+            total = int(announced) if announced is not None and announced.strip().isdigit() else None
+            if total is not None and size is not None and total != size:
+                raise _MirrorFailure(f"server announced {total:,} bytes, expected {size:,}")
+            if total is not None and limit is not None and total > limit:
+                raise _MirrorFailure(f"server announced {total:,} bytes, over the {limit:,} limit")
+            with tqdm(total=size if size is not None else total, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=desc, disable=not progress) as bar:
                 while chunk := response.read(_CHUNK_BYTES):
                     received += len(chunk)
-                    if received > weights.size:
-                        raise _MirrorFailure(f"server sent more than the expected {weights.size:,} bytes")
+                    if size is not None and received > size:
+                        raise _MirrorFailure(f"server sent more than the expected {size:,} bytes")
+                    if limit is not None and received > limit:
+                        raise _MirrorFailure(f"server sent more than the {limit:,} byte limit")
                     hasher.update(chunk)
                     try:
                         out.write(chunk)
@@ -557,21 +573,15 @@ def _stream(url: str, weights: WeightsFile, out: BinaryIO, *, progress: bool, ti
         raise _MirrorFailure(f"connection failed after {received:,} bytes: {type(e).__name__}: {e}") from e
     except ValueError as e:  # malformed URL or unknown scheme
         raise _MirrorFailure(f"invalid URL: {e}") from e
-    if received < weights.size:
-        raise _MirrorFailure(f"connection closed after {received:,} of {weights.size:,} bytes")
+    expected = size if size is not None else total
+    if expected is not None and received < expected:
+        raise _MirrorFailure(f"connection closed after {received:,} of {expected:,} bytes")
     return hasher.hexdigest()
 
 
-def _progress_bar(weights: WeightsFile, url: str, *, enabled: bool) -> tqdm:
-    host = urllib.parse.urlsplit(url).hostname or url
-    return tqdm(
-        total=weights.size,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=f"{weights.name} from {host}",
-        disable=not enabled,
-    )
+def _bar_label(name: str, url: str) -> str:
+    """The progress bar's label: what is downloaded, from which host."""
+    return f"{name} from {urllib.parse.urlsplit(url).hostname or url}"
 
 
 def _fsync_dir(directory: Path) -> None:
