@@ -62,3 +62,55 @@ def cuda_timings(call: Callable[[], object], repeats: int, device: torch.device)
 def size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     return int(width), int(height)
+
+
+def grainy_photo(photo: Path, width: int, height: int, grain: float = 6.0, seed: int = 1):
+    """``photo`` stretched (bicubic) to ``width``×``height`` with film grain, so the scan is not smooth."""
+    import numpy as np
+    from PIL import Image
+
+    base = np.asarray(Image.open(photo).convert("RGB").resize((width, height), Image.Resampling.BICUBIC), np.int16)
+    noise = np.random.default_rng(seed).normal(0, grain, (height, width, 1)).astype(np.int16)
+    return Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
+
+
+def standin_once(path: Path, write: Callable[[Path], Path]) -> Path:
+    """Stand-in weights at ``path``, written by ``write`` the first time only (atomically: a killed
+    run never leaves half a file there)."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path.with_suffix(".partial")).replace(path)
+    return path
+
+
+def peak_memory(device: torch.device) -> dict[str, int | None]:
+    """This process's peak memory for a child's JSON line: VmHWM, ru_maxrss and the CUDA peak."""
+    import resource
+
+    import torch
+
+    return {
+        "vm_hwm_bytes": vm_hwm_bytes(),
+        "ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "cuda_peak_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+    }
+
+
+def run_child(script: str, arguments: list[str], label: str) -> dict:
+    """Run ``script`` with ``arguments`` in a fresh Python process; its last stdout line, as JSON."""
+    import json
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, script, *arguments], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"{label} failed: {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def rss_verdict(result: dict, target: int | None) -> str:
+    """The RSS-target cell: "–" without a target, else "< target: yes/NO" for the higher of the two peaks."""
+    if target is None:
+        return "–"
+    peak = max(result["vm_hwm_bytes"] or 0, result["ru_maxrss_bytes"])
+    return "< " + gib(target) + (": yes" if peak < target else ": NO")

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]  # run from a checkout, installed or not
 
-from bench_common import gib, size, synchronize, vm_hwm_bytes  # noqa: E402
+from bench_common import gib, grainy_photo, peak_memory, rss_verdict, run_child, size, standin_once, synchronize  # noqa: E402
 
 from restore_dagster.models.device import resolve_device  # noqa: E402
 from restore_dagster.models.lama import inpaint, load_inpainter  # noqa: E402
@@ -52,9 +50,7 @@ TARGETS = {(2000, 1500): (15.0, 3 * 1024**3), (6000, 4000): (None, 4 * 1024**3)}
 
 def scan(width: int, height: int) -> Image.Image:
     """The fixture photo stretched to the size, with film grain so crops are not flat."""
-    base = np.asarray(Image.open(PHOTO).convert("RGB").resize((width, height), Image.Resampling.BICUBIC), np.int16)
-    grain = np.random.default_rng(1).normal(0, 6, (height, width, 1)).astype(np.int16)
-    return Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8))
+    return grainy_photo(PHOTO, width, height)
 
 
 def scratch_mask(width: int, height: int, seed: int = 0) -> Image.Image:
@@ -80,14 +76,9 @@ def scratch_mask(width: int, height: int, seed: int = 0) -> Image.Image:
 def weights_path(args: argparse.Namespace) -> Path:
     if args.weights:
         return Path(args.weights)
-    path = Path(args.standin_dir) / "standin_best.ckpt"
-    if not path.is_file():
-        from restore_dagster_tests.models.lama_standin import write_lightning_checkpoint  # noqa: PLC0415
+    from restore_dagster_tests.models.lama_standin import write_lightning_checkpoint  # noqa: PLC0415
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = write_lightning_checkpoint(path.with_suffix(".partial"))
-        partial.replace(path)
-    return path
+    return standin_once(Path(args.standin_dir) / "standin_best.ckpt", write_lightning_checkpoint)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -117,8 +108,7 @@ def child(args: argparse.Namespace) -> None:
         "size": [width, height], "coverage": float(hole.mean()), "load_seconds": loaded,
         "first_seconds": seconds[0], "best_seconds": min(seconds[1:]), "scale": chosen.scale,
         "crops": len(chosen.crops), "network_pixels": crop_area(chosen.crops), "unchanged_outside": unchanged,
-        "vm_hwm_bytes": vm_hwm_bytes(), "ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "cuda_peak_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+        **peak_memory(device),
     }))
 
 
@@ -155,21 +145,16 @@ def main() -> None:
           "| RSS target | CUDA peak | only holes changed |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for width, height in args.sizes:
-        completed = subprocess.run(
-            [sys.executable, __file__, "--child", str(weights), "--size", f"{width}x{height}", "--device",
-             args.device, "--threads", str(args.threads), "--repeats", str(args.repeats),
-             *([] if args.work_pixels is None else ["--work-pixels", str(args.work_pixels)])],
-            capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise SystemExit(f"{width}×{height} failed: {completed.stderr[-2000:]}")
-        r = json.loads(completed.stdout.strip().splitlines()[-1])
+        r = run_child(__file__, ["--child", str(weights), "--size", f"{width}x{height}", "--device", args.device,
+                                 "--threads", str(args.threads), "--repeats", str(args.repeats),
+                                 *([] if args.work_pixels is None else ["--work-pixels", str(args.work_pixels)])],
+                      f"{width}×{height}")
         time_target, rss_target = TARGETS.get((width, height), (None, None))
-        peak = max(r["vm_hwm_bytes"] or 0, r["ru_maxrss_bytes"])
         print(f"| {width}×{height} | {r['coverage']:.2%} | scale {r['scale']:.2f}, {r['crops']} crop(s), "
               f"{r['network_pixels'] / 1e6:.2f} Mpx | {r['load_seconds']:.1f} s | {r['first_seconds']:.2f} s / "
               f"**{r['best_seconds']:.2f} s** | {'–' if time_target is None or device.type != 'cpu' else f'< {time_target:.0f} s with detection'} "
               f"| {gib(r['vm_hwm_bytes'])} / {gib(r['ru_maxrss_bytes'])} "
-              f"| {'–' if rss_target is None else ('< ' + gib(rss_target) + (': yes' if peak < rss_target else ': NO'))} "
+              f"| {rss_verdict(r, rss_target)} "
               f"| {'–' if r['cuda_peak_bytes'] is None else gib(r['cuda_peak_bytes'])} | {'yes' if r['unchanged_outside'] else 'NO'} |")
 
 

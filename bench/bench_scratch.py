@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]  # run from a checkout, installed or not
 
-from bench_common import gib, size, synchronize, vm_hwm_bytes  # noqa: E402
+from bench_common import gib, grainy_photo, peak_memory, rss_verdict, run_child, size, standin_once, synchronize  # noqa: E402
 
 from restore_dagster.models.device import resolve_device  # noqa: E402
 from restore_dagster.models.scratch_detection import detect_scratches, load_detector, network_size, rounded_size  # noqa: E402
@@ -46,22 +44,15 @@ TARGETS = {(2000, 1500): (15.0, 3 * 1024**3), (6000, 4000): (None, 4 * 1024**3)}
 
 def scan(width: int, height: int) -> Image.Image:
     """The fixture's scratched print stretched to the size, with film grain so it is not smooth."""
-    base = np.asarray(Image.open(PHOTO).convert("RGB").resize((width, height), Image.Resampling.BICUBIC), np.int16)
-    grain = np.random.default_rng(1).normal(0, 6, (height, width, 1)).astype(np.int16)
-    return Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8))
+    return grainy_photo(PHOTO, width, height)
 
 
 def weights_path(args: argparse.Namespace) -> Path:
     if args.weights:
         return Path(args.weights)
-    path = Path(args.standin_dir) / "standin_FT_Epoch_latest.pt"
-    if not path.is_file():
-        from restore_dagster_tests.models.scratch_standin import write_scratch_checkpoint  # noqa: PLC0415
+    from restore_dagster_tests.models.scratch_standin import write_scratch_checkpoint  # noqa: PLC0415
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = write_scratch_checkpoint(path.with_suffix(".partial"))
-        partial.replace(path)
-    return path
+    return standin_once(Path(args.standin_dir) / "standin_FT_Epoch_latest.pt", write_scratch_checkpoint)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -86,8 +77,7 @@ def child(args: argparse.Namespace) -> None:
         "network": list(network_size(*rounded_size(width, height))), "load_seconds": loaded,
         "first_seconds": seconds[0], "best_seconds": min(seconds[1:]),
         "coverage": float((np.asarray(mask) > 0).mean()), "mask_size": list(mask.size),
-        "vm_hwm_bytes": vm_hwm_bytes(), "ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "cuda_peak_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+        **peak_memory(device),
     }))
 
 
@@ -117,23 +107,18 @@ def main() -> None:
           "| RSS target | CUDA peak |")
     print("|---|---|---|---|---|---|---|---|")
     for width, height in args.sizes:
-        completed = subprocess.run(
-            [sys.executable, __file__, "--child", str(weights), "--size", f"{width}x{height}", "--device",
-             args.device, "--threads", str(args.threads), "--repeats", str(args.repeats)],
-            capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise SystemExit(f"{width}×{height} failed: {completed.stderr[-2000:]}")
-        r = json.loads(completed.stdout.strip().splitlines()[-1])
+        r = run_child(__file__, ["--child", str(weights), "--size", f"{width}x{height}", "--device", args.device,
+                                 "--threads", str(args.threads), "--repeats", str(args.repeats)],
+                      f"{width}×{height}")
         if r["mask_size"] != [width, height]:
             raise SystemExit(f"{width}×{height}: mask came back {r['mask_size']}")
         time_target, rss_target = TARGETS.get((width, height), (None, None))
-        peak = max(r["vm_hwm_bytes"] or 0, r["ru_maxrss_bytes"])
         net_w, net_h = r["network"]
         print(f"| {width}×{height} | {net_w}×{net_h} | {r['load_seconds']:.1f} s | {r['first_seconds']:.2f} s / "
               f"**{r['best_seconds']:.2f} s** | "
               f"{'–' if time_target is None or device.type != 'cpu' else f'< {time_target:.0f} s with inpainting'} "
               f"| {gib(r['vm_hwm_bytes'])} / {gib(r['ru_maxrss_bytes'])} "
-              f"| {'–' if rss_target is None else ('< ' + gib(rss_target) + (': yes' if peak < rss_target else ': NO'))} "
+              f"| {rss_verdict(r, rss_target)} "
               f"| {'–' if r['cuda_peak_bytes'] is None else gib(r['cuda_peak_bytes'])} |")
 
 
