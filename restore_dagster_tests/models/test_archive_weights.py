@@ -17,6 +17,7 @@ import pytest
 
 from restore_dagster.models import archive_weights as aw
 from restore_dagster.models import weights as w
+from restore_dagster_tests.models.download_fixtures import no_user_weights_env, server  # noqa: F401 (fixtures)
 from restore_dagster_tests.models.local_http import LocalHTTPServer, Route
 
 CHECKPOINT = bytes(range(256)) * 5000 + b"model"  # several download chunks
@@ -35,18 +36,6 @@ def official_like(body: bytes = CHECKPOINT) -> bytes:
     return make_zip({"checkpoints/detection/FT_Epoch_latest.pt": body,
                      "checkpoints/mapping_quality/latest_net_G.pth": b"other model",
                      "checkpoints/detection/readme.txt": b"x"})
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def no_user_weights_env(monkeypatch):
-    for var in w.WEIGHTS_ENV_VARS.values():
-        monkeypatch.delenv(var, raising=False)
 
 
 def resolve(cache: Path, *urls: str, kind: str = "scratch", **kw) -> Path:

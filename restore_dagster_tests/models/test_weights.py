@@ -27,7 +27,8 @@ from restore_dagster.models.weights import (
     verify_sha256,
     weights_status,
 )
-from restore_dagster_tests.models.local_http import LocalHTTPServer, Route
+from restore_dagster_tests.models.download_fixtures import no_user_weights_env, server  # noqa: F401 (fixtures)
+from restore_dagster_tests.models.local_http import Route
 
 # Several chunks' worth, so progress and cut-short bodies exercise the streaming loop.
 PAYLOAD = bytes(range(256)) * 9000 + b"tail"
@@ -40,18 +41,6 @@ def spec(*urls: str, body: bytes = PAYLOAD, name: str = NAME) -> WeightsFile:
 
 def listing(directory: Path) -> list[str]:
     return sorted(os.listdir(directory))
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def no_user_weights_env(monkeypatch):
-    for var in w.WEIGHTS_ENV_VARS.values():
-        monkeypatch.delenv(var, raising=False)
 
 
 # ----------------------------------------------------------------------------------------------------
