@@ -75,6 +75,13 @@ def site(layout, busy):
         yield app, server.url
 
 
+def log_in(page, base: str) -> None:
+    """Log the page in as the owner, through the login form."""
+    page.goto(base + "/login")
+    page.fill('input[name="password"]', OWNER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
 class Watched:
     """A phone-size page that records script errors and console errors (CSP refusals show up there)."""
 
@@ -331,9 +338,7 @@ def test_restore_again_swaps_the_new_restoration_into_the_open_viewer(browser, p
     owner = Watched(browser.new_context(**PHONE))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         first = page.locator("#after-image").get_attribute("src")
@@ -410,9 +415,7 @@ def test_failed_and_colour_pending_photos_stay_compact_on_a_phone(browser, playw
     owner = Watched(browser.new_context(**PHONE))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         expect(page).to_have_url(base + "/")
 
         page.goto(base + f"/albums/{broken.folder}")

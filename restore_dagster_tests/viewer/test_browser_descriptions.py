@@ -9,9 +9,8 @@ import re
 
 from restore_dagster.descriptions import DescriptionStore
 from restore_dagster_tests.conftest import write_scan
-from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 - fixtures
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, playwright_api, site,
+    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, playwright_api, site,
 )
 
 
@@ -28,9 +27,7 @@ def test_describe_on_a_phone_then_timeline_and_search(browser, playwright_api, s
     owner = Watched(browser.new_context(**PHONE))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         expect(page).to_have_url(base + "/")
 
         # 1. The beach photo: a date, names and a caption with non-ASCII text, typed on the phone.

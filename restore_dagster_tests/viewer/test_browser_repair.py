@@ -17,6 +17,7 @@ from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.test_sync import mark_done, plan
 from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
+    log_in,
     PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, playwright_api, site,
 )
 
@@ -90,9 +91,7 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     owner = Watched(browser.new_context(**PHONE))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         expect(page.locator("#mask-canvas")).to_be_hidden()  # folded away until asked for
@@ -251,9 +250,7 @@ def test_unsent_strokes_are_not_lost_when_a_run_ends_with_repair_pending(browser
     owner = Watched(browser.new_context(**PHONE))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Waiting")
         page.locator("#repair-panel > summary").click()
@@ -287,9 +284,7 @@ def test_paint_with_a_mouse_on_a_desktop(browser, playwright_api, site, layout):
     owner = Watched(browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US"))
     page = owner.page
     try:
-        page.goto(base + "/login")
-        page.fill('input[name="password"]', OWNER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, base)
         page.goto(base + photo_url)
         page.locator("#repair-panel > summary").click()
         canvas = page.locator("#mask-canvas")
