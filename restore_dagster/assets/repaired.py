@@ -106,11 +106,9 @@ def find_damage(job: PhotoJob, scan) -> Damage:
                  if detector is not None else empty)
     specks = repair_mask.as_mask(detect_specks(scan))
     corrections = repair_mask_path(job.layout, job.key)
-    if corrections.is_file():
-        add, remove = repair_mask.read_corrections(corrections, scan.size)
-    else:
-        add, remove = empty, empty
-    return Damage(scratches, specks, add, remove, corrections.is_file(), missing)
+    corrected = corrections.is_file()
+    add, remove = repair_mask.read_corrections(corrections, scan.size) if corrected else (empty, empty)
+    return Damage(scratches, specks, add, remove, corrected, missing)
 
 
 def repair_photo(job: PhotoJob) -> StageOutput:
@@ -120,6 +118,7 @@ def repair_photo(job: PhotoJob) -> StageOutput:
     out, mask_out = job.output("repaired", "png"), job.output("repaired", "mask.png")
     record: dict = {"repair_mode": settings.repair, "repair_threshold": settings.repair_threshold}
     pending: OptionalStep | None = None
+    declined = ""
     if job.touchup:  # a hand-repaired image replaces the output; nothing was painted by the stage
         image = imaging.decode_stage_file(job.touchup)
         used = np.zeros((image.height, image.width), dtype=bool)
@@ -141,13 +140,14 @@ def repair_photo(job: PhotoJob) -> StageOutput:
         accept, declined = auto_decision(settings.repair, record["detected_percent"])
         wanted = (detected if accept else np.zeros_like(detected)) | damage.add
         # Grey or colour without the defects: white scratches and dust on a sepia print are not colour.
-        is_grey, greyness = imaging.is_grey_image(scan, ignore=repair_mask.mask_image(wanted))
+        wanted_image = repair_mask.mask_image(wanted)
+        is_grey, greyness = imaging.is_grey_image(scan, ignore=wanted_image)
         inpainter = load_model(job, "lama", damage.missing) if wanted.any() else None
         if inpainter is not None:
             from restore_dagster.models.lama import inpaint
 
             progress = functools.partial(job.progress.tiles, unit="pieces") if job.progress else None
-            image = inpaint(scan, repair_mask.mask_image(wanted), inpainter, progress=progress)
+            image = inpaint(scan, wanted_image, inpainter, progress=progress)
             used = wanted
             atomic_write_bytes(out, imaging.encode_png(image))
         else:
@@ -155,12 +155,13 @@ def repair_photo(job: PhotoJob) -> StageOutput:
             atomic_copy(scanned.file, out)
         pending = pending_repair(damage.missing) if damage.missing else None
         ran_a_model = inpainter is not None or "scratch" not in dict(damage.missing)
-        record.update(repair=_summary(used, declined, pending), repaired=bool(used.any()),
-                      device=job.gpu.torch_device if ran_a_model else "")
+        record.update(repaired=bool(used.any()), device=job.gpu.torch_device if ran_a_model else "")
     atomic_write_bytes(mask_out, imaging.encode_png(repair_mask.mask_image(used)))
+    regions, coverage = repair_mask.count_regions(used), repair_mask.coverage_percent(used)
+    record.setdefault("repair", _summary(regions, coverage, declined, pending))  # the other branches said it
     record.update(
         width=image.width, height=image.height, bytes=out.stat().st_size,
-        coverage_percent=round(repair_mask.coverage_percent(used), 3), regions=repair_mask.count_regions(used),
+        coverage_percent=round(coverage, 3), regions=regions,
         is_grey=bool(is_grey), greyness=round(float(greyness), 4), mask=str(mask_out),
     )
     on_scan = used if used.shape == (scan.height, scan.width) else np.zeros((scan.height, scan.width), bool)  # touch-up
@@ -179,10 +180,10 @@ def repair_photo(job: PhotoJob) -> StageOutput:
     return StageOutput(out, record, metadata)
 
 
-def _summary(used: np.ndarray, declined: str, pending: OptionalStep | None) -> str:
+def _summary(regions: int, coverage: float, declined: str, pending: OptionalStep | None) -> str:
     """The short "what happened" of the record: the catalogue and the web viewer show it."""
-    if used.any():
-        text = f"repaired {repair_mask.count_regions(used)} region(s), {repair_mask.coverage_percent(used):.2f}% of the photo"
+    if regions:
+        text = f"repaired {regions} region(s), {coverage:.2f}% of the photo"
         return text + (" (without scratch detection: weights missing)" if pending else "")
     if pending is not None:
         return "not repaired: weights missing"

@@ -46,7 +46,7 @@ def _weight(shape: list[int], key: str) -> torch.Tensor:
 
 def lama_standin_tensor(key: str, manifest: Manifest) -> torch.Tensor:
     shape, dtype = manifest[key]
-    prefix, _, name = key.rpartition(".")
+    name = key.rpartition(".")[2]
     value = batchnorm_standin(key, manifest)
     if value is not None:
         return value.reshape(shape).to(getattr(torch, dtype))

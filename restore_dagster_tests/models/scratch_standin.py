@@ -27,7 +27,7 @@ def scratch_manifest() -> Manifest:
 
 def scratch_standin_tensor(key: str, manifest: Manifest) -> torch.Tensor:
     shape, dtype = manifest[key]
-    prefix, _, name = key.rpartition(".")
+    name = key.rpartition(".")[2]
     value = batchnorm_standin(key, manifest)
     if value is not None:
         return value.reshape(shape).to(getattr(torch, dtype))
