@@ -50,11 +50,17 @@ def read_corrections(path: str | Path, size: tuple[int, int], max_pixels: int = 
             raise ImageTooLarge(f"{path}: {error}") from error
         except _DECODE_ERRORS as error:
             raise ImageError(f"{path}: corrupt image data ({error})") from error
-        value, alpha = _value_and_alpha(image, path)
-    if value.size != tuple(size):
+        add, remove = correction_bands(image, path)
+    if add.shape != (size[1], size[0]):
         # Nearest: the three bands must stay the three bands, never blend into a new meaning.
-        value = value.resize(size, Image.Resampling.NEAREST)
-        alpha = alpha.resize(size, Image.Resampling.NEAREST)
+        add, remove = (np.asarray(Image.fromarray(band).resize(size, Image.Resampling.NEAREST)) for band in (add, remove))
+    return add, remove
+
+
+def correction_bands(image: Image.Image, path: str | Path = "the correction") -> tuple[np.ndarray, np.ndarray]:
+    """``(add, remove)`` boolean masks of a corrections image at its own size: white and black where
+    not transparent; everything else is left to the detectors. ``path`` names it in errors."""
+    value, alpha = _value_and_alpha(image, Path(path))
     value_px, visible = np.asarray(value), np.asarray(alpha) > 0
     return (value_px >= ADD_MIN) & visible, (value_px <= REMOVE_MAX) & visible
 
@@ -102,13 +108,14 @@ def mask_overlay(image: Image.Image, mask: np.ndarray, max_side: int = 512) -> I
     """
     target = fit_within(image.size, max_side)
     small = np.asarray(image.convert("RGB").resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)).astype(np.float32)
-    marks = _max_reduce(mask, target)
+    marks = max_reduce(mask, target)
     colour = np.array(_OVERLAY, dtype=np.float32)
     small[marks] = small[marks] * (1 - _OVERLAY_OPACITY) + colour * _OVERLAY_OPACITY
     return Image.fromarray(np.clip(np.rint(small), 0, 255).astype(np.uint8), "RGB")
 
 
-def _max_reduce(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def max_reduce(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``mask`` reduced to ``size`` (width, height): a reduced pixel is marked when any pixel it covers is."""
     width, height = size
     if (width, height) == (mask.shape[1], mask.shape[0]):
         return mask

@@ -16,14 +16,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from restore_dagster.config import Layout
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging import ImageError
-from restore_dagster.imaging.repair_mask import ADD_MIN, REMOVE_MAX, read_corrections
+from restore_dagster.imaging.repair_mask import correction_bands, max_reduce, read_corrections
 from restore_dagster.imaging.sampling import fit_within
 from restore_dagster.lineage import file_signature, read_record, repair_mask_path, stage_file, touchup_path
 from restore_dagster.optional_steps import steps_of
@@ -71,10 +70,7 @@ def _bands(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """``(repair, never)`` boolean arrays of ``image``: the contract's bands, transparent = untouched."""
     if image.mode not in _MODES:
         raise CorrectionRefused(422, f"a correction must be an 8-bit greyscale or colour PNG, not pixel mode {image.mode}")
-    rgba = image.convert("RGBA")
-    value = np.asarray(rgba.convert("L"))
-    visible = np.asarray(rgba.getchannel("A")) > 0
-    return (value >= ADD_MIN) & visible, (value <= REMOVE_MAX) & visible
+    return correction_bands(image)
 
 
 def _at_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -162,8 +158,8 @@ def overlay_png(layout: Layout, key: str, geo: EditorGeometry) -> bytes | None:
         will_repair = (will_repair | corrections[0]) & ~corrections[1]
         never = corrections[1] & ~corrections[0]
     pixels = np.zeros((geo.editor[1], geo.editor[0], 4), dtype=np.uint8)
-    pixels[_max_reduce(never, geo.editor)] = OVERLAY["never"]
-    pixels[_max_reduce(will_repair, geo.editor)] = OVERLAY["mask"]  # a thin scratch must not vanish when reduced
+    pixels[max_reduce(never, geo.editor)] = OVERLAY["never"]
+    pixels[max_reduce(will_repair, geo.editor)] = OVERLAY["mask"]  # a thin scratch must not vanish when reduced
     buffer = io.BytesIO()
     Image.fromarray(pixels, "RGBA").save(buffer, "PNG")
     return buffer.getvalue()
@@ -180,13 +176,6 @@ def _read_final_mask(path: Path, size: tuple[int, int]) -> np.ndarray | None:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         log.warning("%s: cannot read the repair mask (%s)", path, exc)
         return None
-
-
-def _max_reduce(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``mask`` at ``size``, a reduced pixel marked when any pixel it covers is (area average > 0)."""
-    if (mask.shape[1], mask.shape[0]) == tuple(size):
-        return mask
-    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0  # float: no rounding to 0
 
 
 def repair_panel(layout: Layout, key: str | None) -> dict:
