@@ -3,7 +3,8 @@ web encodings, previews, and artificial ageing. A plain library: it never import
 
 Modules: ``decode`` (files → :class:`Scan`), ``exif`` (dates, kept EXIF, restoration note),
 ``greyness`` (grey detection, colourfulness), ``ssim``, ``encode`` (smallest JPEG/WebP, stage PNGs),
-``preview`` (data URIs), ``ageing`` (the demo's damage), ``errors``.
+``preview`` (data URIs), ``ageing`` (the demo's damage), ``perspective`` (four corners → a straight
+rectangle), ``errors``.
 """
 
 from .ageing import age_photo
