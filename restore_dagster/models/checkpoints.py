@@ -20,8 +20,11 @@ class CheckpointError(ValueError):
     """The file is there but is not a usable checkpoint of the model (corrupt, unsafe or another model's)."""
 
 
-def read_state_dict(path: Path, *, under: str | None, what: str) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path, *, under: str | None, what: str, or_bare: bool = False) -> dict[str, torch.Tensor]:
     """The dict of tensors at ``checkpoint[under]`` (or the checkpoint itself when ``under`` is None).
+
+    With ``or_bare``, a checkpoint without the key ``under`` is taken as the state_dict itself (some
+    releases wrap it, some do not).
 
     ``what`` names the model in errors ("BOPBTL scratch-detection"). A missing file raises
     FileNotFoundError; anything else wrong raises CheckpointError naming ``path`` and the reason.
@@ -38,9 +41,11 @@ def read_state_dict(path: Path, *, under: str | None, what: str) -> dict[str, to
         first_line = str(exc).splitlines()[0] if str(exc) else "no details"
         raise CheckpointError(f"{path}: unreadable checkpoint (truncated, corrupt or not a PyTorch file): "
                               f"{type(exc).__name__}: {first_line}") from exc
-    state = checkpoint.get(under) if under is not None and isinstance(checkpoint, dict) else checkpoint
+    wrapped = under is not None and isinstance(checkpoint, dict) and (under in checkpoint or not or_bare)
+    state = checkpoint.get(under) if wrapped else checkpoint
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         where = f"under {under!r}" if under else "at its top level"
+        where += " nor at its top level" if under and or_bare else ""
         raise CheckpointError(f"{path}: not a {what} checkpoint: no dict of tensors {where}")
     return dict(state)
 
