@@ -236,7 +236,7 @@ def _print_settings(settings) -> None:
 def cmd_weights(args, layout: Layout) -> int:
     from restore_dagster.models import weights
 
-    kinds = [args.kind] if args.kind else [*weights.DEOLDIFY_WEIGHTS, *weights.ARCHIVE_KINDS]
+    kinds = [args.kind] if args.kind else [*weights.DEOLDIFY_WEIGHTS, *weights.ARCHIVE_KINDS, *weights.PINNED_KINDS]
     status = 0
     for kind in kinds:
         try:
@@ -362,8 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)
-    weights = sub.add_parser("weights", help="check or download the DeOldify, scratch-detection and LaMa weights")
-    weights.add_argument("--kind", choices=(*MODELS, "scratch", "lama"))
+    weights = sub.add_parser("weights", help="check or download the DeOldify, DDColor, scratch-detection and LaMa weights")
+    weights.add_argument("--kind", choices=("artistic", "stable", "scratch", "lama", "ddcolor", "ddcolor-artistic",
+                                            "ddcolor-tiny"))
     weights.add_argument("--download", action=argparse.BooleanOptionalAction, default=True)
     weights.set_defaults(func=cmd_weights)
     demo = sub.add_parser("seed-demo", help="write the demo album into an empty gallery")

@@ -105,9 +105,15 @@ WEIGHTS_ENV_VARS: dict[str, str] = {
     # Checkpoints inside an official zip, pinned on first download (archive_weights.py).
     "scratch": "RESTORE_SCRATCH_WEIGHTS",
     "lama": "RESTORE_LAMA_WEIGHTS",
+    # Plain files with no first-party checksum: size checked, hash pinned on first download (pinned_weights.py).
+    "ddcolor": "RESTORE_DDCOLOR_WEIGHTS",
+    "ddcolor-artistic": "RESTORE_DDCOLOR_ARTISTIC_WEIGHTS",
+    "ddcolor-tiny": "RESTORE_DDCOLOR_TINY_WEIGHTS",
 }
 # The kinds resolve_weights serves from an archive rather than from DEOLDIFY_WEIGHTS' verified files.
 ARCHIVE_KINDS = ("scratch", "lama")
+# The kinds it serves as pinned files (pinned_weights.PINNED_WEIGHTS).
+PINNED_KINDS = ("ddcolor", "ddcolor-artistic", "ddcolor-tiny")
 
 
 class WeightsError(RuntimeError):
@@ -353,6 +359,8 @@ def resolve_weights(
 
     "scratch" and "lama" (``ARCHIVE_KINDS``) are served by archive_weights.resolve_archive_weights:
     same arguments and errors, but the cache is filled from a zip and verified against a pin.
+    "ddcolor", "ddcolor-artistic" and "ddcolor-tiny" (``PINNED_KINDS``) by
+    pinned_weights.resolve_pinned_weights: a plain download of a stated size, its hash pinned.
 
     ``explicit_path`` (or, for a named kind when it is None, the kind's environment variable in
     WEIGHTS_ENV_VARS) is returned as given once it is a readable file; it is not checksum-verified.
@@ -369,6 +377,11 @@ def resolve_weights(
 
         return resolve_archive_weights(kind, cache_dir, explicit_path, download=download, progress=progress,
                                        urls=urls, timeout=timeout)
+    if isinstance(kind, str) and kind in PINNED_KINDS:  # a third-party size to check, a hash to pin
+        from restore_dagster.models.pinned_weights import resolve_pinned_weights
+
+        return resolve_pinned_weights(kind, cache_dir, explicit_path, download=download, progress=progress,
+                                      urls=urls, timeout=timeout)
     weights, env_var = _lookup(kind)
     if explicit_path is not None:
         return _checked_explicit_path(explicit_path, "explicit_path argument")
@@ -612,7 +625,8 @@ def weights_status(
     expected_size, sha256 (expected), urls, env_var, explicit_path (that variable's value, or None).
     A file is hashed at most once per change, through the same sidecar resolve_weights uses.
     The archive kinds ("scratch", "lama") follow, with their pin as expected size/sha256 (None before
-    the first download) and ``archive``/``member`` saying where the file comes from.
+    the first download) and ``archive``/``member`` saying where the file comes from; then the pinned
+    kinds ("ddcolor", ...), with the third-party ``reported_sha256`` beside the pin's ``sha256``.
     """
     env = os.environ if environ is None else environ
     cache = Path(cache_dir).expanduser()
@@ -640,8 +654,9 @@ def weights_status(
             }
         )
     from restore_dagster.models.archive_weights import archive_weights_status
+    from restore_dagster.models.pinned_weights import pinned_weights_status
 
-    return rows + archive_weights_status(cache, env)
+    return rows + archive_weights_status(cache, env) + pinned_weights_status(cache, env)
 
 
 def _human_size(n: int) -> str:

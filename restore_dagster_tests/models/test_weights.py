@@ -386,7 +386,8 @@ def test_weights_status_reports_each_kind(tmp_path, monkeypatch):
     monkeypatch.setenv("RESTORE_DEOLDIFY_STABLE_WEIGHTS", "/data/own_stable.pth")
 
     artistic, stable, *archive_rows = weights_status(tmp_path)
-    assert [row["kind"] for row in archive_rows] == ["scratch", "lama"]  # test_archive_weights.py covers them
+    # test_archive_weights.py and test_pinned_weights.py cover them
+    assert [row["kind"] for row in archive_rows] == ["scratch", "lama", "ddcolor", "ddcolor-artistic", "ddcolor-tiny"]
 
     assert artistic["kind"] == "artistic" and artistic["path"] == str(tmp_path / toy.name)
     assert (artistic["present"], artistic["verified"], artistic["problem"]) == (True, True, None)
