@@ -4,7 +4,7 @@
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
-    restore-photos settings KEY|defaults [--noise-level N] [--render-factor N] [--model M] [--colorize on|off|auto]
+    restore-photos settings KEY|album:NAME|defaults [--noise-level N] [--render-factor N] [--model M] [--input-size N] [--colorize on|off|auto]
                                          [--repair on|off|auto] [--repair-threshold P] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
@@ -26,7 +26,15 @@ from restore_dagster import describe_cli
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
-from restore_dagster.settings import COLORIZE_MODES, DEFAULTS_KEY, MODELS, NOISE_LEVELS, REPAIR_MODES
+from restore_dagster.settings import (
+    COLORIZE_MODES,
+    DEFAULTS_KEY,
+    LEGACY_MODELS,
+    MODELS,
+    NOISE_LEVELS,
+    REPAIR_MODES,
+    album_setting_name,
+)
 
 
 def cmd_add(args, layout: Layout) -> int:
@@ -201,6 +209,7 @@ def cmd_settings(args, layout: Layout) -> int:
     store = SettingsStore(layout.state)
     changes = {
         "noise_level": args.noise_level, "render_factor": args.render_factor, "model": args.model,
+        "input_size": args.input_size,
         "colorize": args.colorize, "long_side": args.long_side,
         "repair": args.repair, "repair_threshold": args.repair_threshold,
     }
@@ -209,6 +218,20 @@ def cmd_settings(args, layout: Layout) -> int:
             store.reset_defaults()
         try:
             settings = store.set_defaults(**changes)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        _print_settings(settings)
+        return 0
+    album = album_setting_name(args.key)
+    if album is not None:
+        if not any(key.split("/", 1)[0] == album for key in RegistryStore(layout.state).load().photos):
+            print(f"error: no album {album!r}; `restore-photos status` lists the albums", file=sys.stderr)
+            return 2
+        try:
+            if args.reset:
+                store.reset_album_defaults(album)
+            settings = store.set_album_defaults(album, **changes)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -349,10 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--photos", action="store_true", help="also list every photo: its key, state and file")
     status.set_defaults(func=cmd_status)
     settings = sub.add_parser("settings", help="show or change one photo's settings")
-    settings.add_argument("key", help="a photo key, or 'defaults' for every photo without its own value")
+    settings.add_argument("key", help="a photo key, 'album:NAME' for the album's photos without their own value, "
+                          "or 'defaults' for every photo without its own value")
     settings.add_argument("--noise-level", type=int, choices=NOISE_LEVELS)
     settings.add_argument("--render-factor", type=int)
-    settings.add_argument("--model", choices=MODELS)
+    settings.add_argument("--model", choices=(*MODELS, *LEGACY_MODELS),
+                          help="the colouriser (artistic/stable: the old names of deoldify-artistic/deoldify-stable)")
+    settings.add_argument("--input-size", type=int, help="DDColor's input square, a multiple of 32 (default 512)")
     settings.add_argument("--colorize", choices=COLORIZE_MODES)
     settings.add_argument("--long-side", type=int)
     settings.add_argument("--repair", choices=REPAIR_MODES,

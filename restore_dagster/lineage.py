@@ -37,6 +37,16 @@ STAGE_SETTINGS = {
 }
 
 
+def _stage_settings(stage: str, settings: PhotoSettings) -> dict[str, Any]:
+    """The settings a stage's output depends on. For ``colorized``, only the chosen model's own knob
+    counts, and the DeOldify models keep the names (and so the fingerprints) they had before DDColor,
+    so an upgrade re-colourises nothing."""
+    if stage != "colorized":
+        return {name: getattr(settings, name) for name in STAGE_SETTINGS[stage]}
+    knob, value = settings.colour_knob
+    return {"colorize": settings.colorize, "model": settings.weights_kind, knob: value}
+
+
 def _digest(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -61,11 +71,11 @@ def fingerprints(
         parts = {
             "up": upstream,
             "salt": STAGE_SALT[stage],
-            "settings": {name: getattr(settings, name) for name in STAGE_SETTINGS[stage]},
+            "settings": _stage_settings(stage, settings),
             "touchup": touchups.get(stage),
         }
         if stage == "colorized" and settings.colorize != "off":
-            parts["weights"] = (weights or {}).get(settings.model)
+            parts["weights"] = (weights or {}).get(settings.weights_kind)
         if stage == "repaired" and settings.repair != "off" and "repaired" not in touchups:
             # A hand-repaired image replaces the output whatever the models or the mask say.
             parts["weights"] = {kind: (weights or {}).get(kind) for kind in REPAIR_WEIGHTS}
@@ -80,14 +90,15 @@ REPAIR_WEIGHTS = ("scratch", "lama")  # the checkpoints `repaired` uses (models/
 
 
 def weights_signatures(layout: Layout) -> dict[str, str]:
-    """Per model ("artistic", "stable", "scratch", "lama"), the stat identity of the checkpoint a run
+    """Per model ("artistic", "stable", "scratch", "lama", "ddcolor", ...), the stat identity of the checkpoint a run
     would use, or "missing"."""
     from restore_dagster.config import weights_path_from_env
     from restore_dagster.models.archive_weights import ARCHIVE_WEIGHTS
+    from restore_dagster.models.pinned_weights import PINNED_WEIGHTS
     from restore_dagster.models.weights import DEOLDIFY_WEIGHTS
 
     result = {}
-    for kind, spec in [*DEOLDIFY_WEIGHTS.items(), *ARCHIVE_WEIGHTS.items()]:
+    for kind, spec in [*DEOLDIFY_WEIGHTS.items(), *ARCHIVE_WEIGHTS.items(), *PINNED_WEIGHTS.items()]:
         explicit = weights_path_from_env(kind)
         path = explicit or layout.weights / spec.name
         signature = file_signature(path)

@@ -15,7 +15,12 @@ from restore_dagster.files import atomic_write_json, read_json
 
 NOISE_LEVELS = (-1, 0, 1, 2, 3)
 COLORIZE_MODES = ("auto", "on", "off")
-MODELS = ("artistic", "stable")
+# The colourisers a photo can use. DeOldify's knob is its render factor, DDColor's its input size.
+MODELS = ("deoldify-artistic", "deoldify-stable", "ddcolor", "ddcolor-artistic", "ddcolor-tiny")
+# Names stored before DDColor existed (settings.json, defaults.json, old scripts): still accepted.
+LEGACY_MODELS = {"artistic": "deoldify-artistic", "stable": "deoldify-stable"}
+# DDColor's input square: a multiple of its stride, 32 (models/ddcolor.py checks the same range).
+DDCOLOR_INPUT_STRIDE, DDCOLOR_INPUT_SIZES = 32, (64, 2048)
 FORMATS = ("JPEG", "WEBP")
 REPAIR_MODES = ("auto", "on", "off")
 
@@ -25,14 +30,17 @@ class PhotoSettings:
     noise_level: int = 1  # old prints are grainy: light denoise by default
     long_side: int = 3840  # 4K UHD
     colorize: str = "auto"  # auto: black-and-white photos only
-    model: str = "artistic"
-    render_factor: int = 35
+    model: str = "deoldify-artistic"
+    render_factor: int = 35  # DeOldify's knob
+    input_size: int = 512  # DDColor's knob (the reference's default)
     ssim_floor: float = 0.97
     max_bytes: int = 4_000_000
     repair: str = "auto"  # scratch and dust repair: auto decides from the detected damage
     repair_threshold: float = 0.4  # the scratch detector's probability cut (BOPBTL's own default)
 
     def __post_init__(self):
+        if self.model in LEGACY_MODELS:
+            object.__setattr__(self, "model", LEGACY_MODELS[self.model])
         problems = []
         if self.noise_level not in NOISE_LEVELS:
             problems.append(f"noise_level must be one of {NOISE_LEVELS}, not {self.noise_level}")
@@ -44,6 +52,11 @@ class PhotoSettings:
             problems.append(f"model must be one of {MODELS}, not {self.model!r}")
         if not 7 <= self.render_factor <= 64:
             problems.append(f"render_factor must be between 7 and 64, not {self.render_factor}")
+        low, high = DDCOLOR_INPUT_SIZES
+        if not (isinstance(self.input_size, int) and low <= self.input_size <= high
+                and self.input_size % DDCOLOR_INPUT_STRIDE == 0):
+            problems.append(f"input_size must be a multiple of {DDCOLOR_INPUT_STRIDE} between {low} and {high}, "
+                            f"not {self.input_size}")
         if not 0.5 <= self.ssim_floor <= 1.0:
             problems.append(f"ssim_floor must be between 0.5 and 1, not {self.ssim_floor}")
         if self.max_bytes < 10_000:
@@ -54,6 +67,22 @@ class PhotoSettings:
             problems.append(f"repair_threshold must be between 0.05 and 0.95, not {self.repair_threshold}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
+
+    @property
+    def family(self) -> str:
+        """"deoldify" or "ddcolor": which colouriser code runs."""
+        return self.model.split("-", 1)[0]
+
+    @property
+    def weights_kind(self) -> str:
+        """The models/weights.py kind of the model's checkpoint ("artistic", "ddcolor-tiny", ...)."""
+        return self.model.removeprefix("deoldify-")
+
+    @property
+    def colour_knob(self) -> tuple[str, int]:
+        """The model's own setting: ("render_factor", n) for DeOldify, ("input_size", n) for DDColor."""
+        name = "render_factor" if self.family == "deoldify" else "input_size"
+        return name, getattr(self, name)
 
     def updated(self, **changes: Any) -> "PhotoSettings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -66,17 +95,30 @@ FIELDS = tuple(f.name for f in dataclasses.fields(PhotoSettings))
 
 
 DEFAULTS_KEY = "defaults"  # `restore-photos settings defaults ...` changes every photo without its own value
+# `restore-photos settings album:NAME ...` changes every photo of the album without its own value. Photo
+# keys always hold a "/" and album names never do, so "album:NAME" cannot be taken for a photo.
+ALBUM_PREFIX = "album:"
+
+
+def album_setting_name(key: str) -> str | None:
+    """The album an ``album:NAME`` settings key names, or None for any other key."""
+    if key.startswith(ALBUM_PREFIX) and "/" not in key and len(key) > len(ALBUM_PREFIX):
+        return key[len(ALBUM_PREFIX):]
+    return None
 
 
 class SettingsStore:
     """``state/settings.json``: ``{photo_key: {field: value}}`` holding only what differs from defaults.
 
-    Project-wide defaults (the built-in ones changed by the user) live in ``state/defaults.json``.
+    Three layers, the nearest winning: the project's defaults (the built-in ones changed by the user,
+    ``state/defaults.json``), an album's defaults (``state/album_settings.json``: ``{album: {field:
+    value}}``) and the photo's own values.
     """
 
     def __init__(self, state_dir: Path):
         self.path = Path(state_dir) / "settings.json"
         self.defaults_path = Path(state_dir) / "defaults.json"
+        self.albums_path = Path(state_dir) / "album_settings.json"
         stored = read_json(self.defaults_path, {}) or {}
         self.defaults = PhotoSettings().updated(**{k: v for k, v in stored.items() if k in FIELDS})
 
@@ -95,6 +137,34 @@ class SettingsStore:
         self.defaults = PhotoSettings()
         return self.defaults
 
+    def album_defaults(self, album: str) -> PhotoSettings:
+        """What a photo of ``album`` gets when it has no value of its own."""
+        stored = (read_json(self.albums_path, {}) or {}).get(album, {})
+        try:
+            return self.defaults.updated(**{k: v for k, v in stored.items() if k in FIELDS})
+        except ValueError as exc:  # a hand-edited file: say which file and which album
+            raise ValueError(f"{self.albums_path}: settings of album {album}: {exc}") from None
+
+    def set_album_defaults(self, album: str, **changes: Any) -> PhotoSettings:
+        unknown = set(changes) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        data = read_json(self.albums_path, {}) or {}
+        merged = {**data.get(album, {}), **{k: v for k, v in changes.items() if v is not None}}
+        result = self.defaults.updated(**merged)  # validates before anything is stored
+        data[album] = {k: getattr(result, k) for k in merged if getattr(self.defaults, k) != getattr(result, k)}
+        if not data[album]:
+            del data[album]
+        atomic_write_json(self.albums_path, data)
+        return result
+
+    def reset_album_defaults(self, album: str) -> PhotoSettings:
+        """The album's photos back to the project defaults (their own values stay)."""
+        data = read_json(self.albums_path, {}) or {}
+        if data.pop(album, None) is not None:
+            atomic_write_json(self.albums_path, data)
+        return self.defaults
+
     def _load(self) -> dict[str, dict[str, Any]]:
         return read_json(self.path, {}) or {}
 
@@ -106,8 +176,9 @@ class SettingsStore:
 
     def get(self, key: str, overrides: dict[str, dict[str, Any]] | None = None) -> PhotoSettings:
         stored = (overrides if overrides is not None else self._load()).get(key, {})
+        base = self.album_defaults(key.split("/", 1)[0])
         try:
-            return self.defaults.updated(**{k: v for k, v in stored.items() if k in FIELDS})
+            return base.updated(**{k: v for k, v in stored.items() if k in FIELDS})
         except ValueError as exc:  # a hand-edited file: say which file and which photo
             raise ValueError(f"{self.path}: settings of {key}: {exc}") from None
 
@@ -117,8 +188,10 @@ class SettingsStore:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         data = self._load()
         merged = {**data.get(key, {}), **{k: v for k, v in changes.items() if v is not None}}
-        result = self.defaults.updated(**merged)  # validates before anything is stored
-        data[key] = {k: v for k, v in merged.items() if getattr(self.defaults, k) != v}
+        base = self.album_defaults(key.split("/", 1)[0])
+        result = base.updated(**merged)  # validates before anything is stored
+        # Compared as validated (a legacy model name equals its new name): only real differences are kept.
+        data[key] = {k: getattr(result, k) for k in merged if getattr(base, k) != getattr(result, k)}
         if not data[key]:
             del data[key]
         atomic_write_json(self.path, data)

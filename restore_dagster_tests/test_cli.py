@@ -51,3 +51,28 @@ def test_weights_command_says_where_to_put_them(layout, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "ColorizeArtistic_gen.pth" in err and str(layout.weights) in err
     assert "3f750246fa220529323b85a8905f9b49c0e5d427099185334d048fb5b5e22477" in err
+
+
+
+def test_settings_for_an_album_and_the_ddcolor_knob(layout, tmp_path, capsys):
+    from restore_dagster.gallery import FolderGallery
+    from restore_dagster.registry import RegistryStore
+    from restore_dagster.settings import SettingsStore
+    from restore_dagster.sync import plan_sync
+
+    write_scan(layout.gallery / "Wedding" / "a.jpg", seed=1)
+    registry = RegistryStore(layout.state)  # what the sensor's first tick does: give the upload a key
+    registry.save(plan_sync(FolderGallery(layout.gallery), layout, registry.load(), SettingsStore(layout.state)).registry)
+    assert "wedding/a" in registry.load().photos
+    assert main(["settings", "album:nope", "--model", "ddcolor"]) == 2
+    assert "no album 'nope'" in capsys.readouterr().err
+    assert main(["settings", "defaults", "--model", "stable"]) == 0  # the old name, stored as the new one
+    assert "model = deoldify-stable" in capsys.readouterr().out
+    assert main(["settings", "album:wedding", "--model", "ddcolor-tiny", "--input-size", "256"]) == 0
+    out = capsys.readouterr().out
+    assert "model = ddcolor-tiny" in out and "input_size = 256" in out
+    assert SettingsStore(layout.state).get("wedding/a").model == "ddcolor-tiny"
+    assert main(["settings", "album:wedding", "--input-size", "100"]) == 2
+    assert "input_size must be a multiple of 32" in capsys.readouterr().err
+    assert main(["settings", "album:wedding", "--reset"]) == 0
+    assert SettingsStore(layout.state).get("wedding/a").model == "deoldify-stable"

@@ -46,6 +46,7 @@ class RestoreConfig(dg.Config):
     colorize: str | None = None
     model: str | None = None
     render_factor: int | None = None
+    input_size: int | None = None
     ssim_floor: float | None = None
     max_bytes: int | None = None
     repair: str | None = None

@@ -1,4 +1,5 @@
-"""colorized: DeOldify on black-and-white photos; colour photos pass through unless configured otherwise."""
+"""colorized: the photo's colouriser (DeOldify or DDColor) on black-and-white photos; colour photos pass
+through unless configured otherwise."""
 import dagster as dg
 
 from restore_dagster import imaging
@@ -18,26 +19,47 @@ def should_colorize(mode: str, is_grey: bool) -> bool:
     return mode == "on" or (mode == "auto" and is_grey)
 
 
+def model_label(model: str) -> str:
+    """What the record and the owner call a ``settings.MODELS`` choice ("DeOldify artistic", ...)."""
+    from restore_dagster.models.pinned_weights import PINNED_WEIGHTS
+
+    if model.startswith("deoldify-"):
+        return f"DeOldify {model.removeprefix('deoldify-')}"
+    return PINNED_WEIGHTS[model].model
+
+
 def load_colorizer(job: PhotoJob) -> tuple[object | None, OptionalStep | None]:
-    """The DeOldify generator for the photo's model, or (None, pending step) when its weights are missing.
+    """The photo's colouriser (DeOldify or DDColor), or (None, pending step) when its weights are missing.
 
     Only weights that are simply not there (and cannot be downloaded) make colour optional; a wrong or
     corrupt file, or an unreadable explicit path, still fails the photo with its error.
     """
+    from restore_dagster.models.pinned_weights import PINNED_WEIGHTS
     from restore_dagster.models.weights import DEOLDIFY_WEIGHTS, WeightsError
 
-    model = job.settings.model
+    settings = job.settings
     try:
-        return job.gpu.colorizer(model), None
+        return job.gpu.colorizer(settings.model), None
     except WeightsError as exc:
         if not exc.missing:
             raise
-        return None, weights_missing("colour", f"DeOldify {model}", DEOLDIFY_WEIGHTS[model].name, str(exc))
+        kind = settings.weights_kind
+        weights = (DEOLDIFY_WEIGHTS.get(kind) or PINNED_WEIGHTS[kind]).name
+        return None, weights_missing("colour", model_label(settings.model), weights, str(exc))
+
+
+def run_colorizer(image, colorizer, settings):
+    """The photo coloured by its model, with the model's own knob (render factor or input size)."""
+    if settings.family == "deoldify":
+        from restore_dagster.models import deoldify
+
+        return deoldify.colorize(image, colorizer, render_factor=settings.render_factor)
+    from restore_dagster.models import ddcolor
+
+    return ddcolor.colorize_ddcolor(image, colorizer, input_size=settings.input_size)
 
 
 def colorize_photo(job: PhotoJob) -> StageOutput:
-    from restore_dagster.models import deoldify
-
     upscaled = job.upstream("upscaled")
     # Measured in `repaired` without the defects it found: white scratches on a sepia print are not colour.
     is_grey = bool(job.upstream("repaired").metadata.get("is_grey"))
@@ -51,8 +73,8 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         image, applied, model = imaging.decode_stage_file(job.touchup), False, "touch-up"
         atomic_write_bytes(out, imaging.encode_png(image))
     elif generator is not None:
-        image = deoldify.colorize(before, generator, render_factor=settings.render_factor)
-        applied, model = True, f"DeOldify {settings.model}"
+        image = run_colorizer(before, generator, settings)
+        applied, model = True, model_label(settings.model)
         atomic_write_bytes(out, imaging.encode_png(image))
     else:
         # A colour photo, or a black-and-white one whose colour waits for its weights: published
@@ -70,7 +92,8 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         "was_grey": is_grey,
         "colorize_mode": settings.colorize,
         "model": model,
-        "render_factor": settings.render_factor if applied else 0,
+        "render_factor": settings.render_factor if applied and settings.family == "deoldify" else 0,
+        "input_size": settings.input_size if applied and settings.family == "ddcolor" else 0,
         "colourfulness": round(float(imaging.colourfulness(image)), 2),
         "device": job.gpu.torch_device if applied else "",
     }
@@ -109,8 +132,9 @@ def colourfulness_check(done):
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("colourful_enough", asset="colorized",
                                    description=f"A colourised photo's colourfulness is at least {COLOURFULNESS_FLOOR}.")],
-    description="DeOldify (artistic by default, render_factor 35) on black-and-white photos; colour photos pass "
-    "through unless their colorize setting is 'on'. Keeps the upscaled photo's luminance, takes the model's chroma.",
+    description="The photo's colouriser (DeOldify artistic by default, render_factor 35; or DDColor, input_size 512) "
+    "on black-and-white photos; colour photos pass through unless their colorize setting is 'on'. Keeps the "
+    "upscaled photo's luminance, takes the model's chroma.",
 )
 def colorized(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource, gpu: GpuResource):
     yield from run_stage(context, "colorized", storage, colorize_photo, config, gpu, colourfulness_check)

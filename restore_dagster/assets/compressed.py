@@ -22,7 +22,9 @@ def restoration_note(job: PhotoJob) -> str:
         parts.append(f"scratches and dust painted out by LaMa ({repaired.get('regions')} region(s))")
     parts.append(f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px")
     if colorized.get("colorized"):
-        parts.append(f"{colorized.get('model')} render_factor {colorized.get('render_factor')} (AI-colourised)")
+        knob = (f"input_size {colorized.get('input_size')}" if colorized.get("input_size")
+                else f"render_factor {colorized.get('render_factor')}")
+        parts.append(f"{colorized.get('model')} {knob} (AI-colourised)")
     # A step skipped for want of its model is said so, never claimed: "no colour yet (colour pending: ...)".
     above = ("scanned", "repaired", "upscaled", "colorized")
     for step in pending_steps(job.upstream(s) for s in above):

@@ -48,7 +48,9 @@ class GpuResource(dg.ConfigurableResource):
     ``$RESTORE_DEOLDIFY_STABLE_WEIGHTS`` when empty), else the verified cache under the storage root,
     downloaded there when ``download_weights`` is true. The repair models likewise:
     ``scratch_weights`` (BOPBTL's ``FT_Epoch_latest.pt``, ``$RESTORE_SCRATCH_WEIGHTS`` when empty) and
-    ``lama_weights`` (big-lama's ``best.ckpt``, ``$RESTORE_LAMA_WEIGHTS`` when empty).
+    ``lama_weights`` (big-lama's ``best.ckpt``, ``$RESTORE_LAMA_WEIGHTS`` when empty). DDColor's:
+    ``$RESTORE_DDCOLOR_WEIGHTS``, ``$RESTORE_DDCOLOR_ARTISTIC_WEIGHTS``, ``$RESTORE_DDCOLOR_TINY_WEIGHTS``,
+    else the cache (size checked, hash pinned on first download).
     """
 
     device: str = ""
@@ -106,16 +108,28 @@ class GpuResource(dg.ConfigurableResource):
             self._weights_errors[kind] = exc
             raise
 
-    def colorizer(self, kind: str):
-        from restore_dagster.models import deoldify
+    def colorizer(self, model: str):
+        """The colouriser for a ``settings.MODELS`` choice (old names "artistic"/"stable" too), loaded once."""
+        from restore_dagster.settings import LEGACY_MODELS
 
-        key = ("deoldify", kind)
+        model = LEGACY_MODELS.get(model, model)
+        key = ("colorizer", model)
         if key not in self._models:
-            # One DeOldify generator at a time: the stable one alone is 0.87 GB.
-            for other in [k for k in self._models if k[0] == "deoldify"]:
+            # One colouriser at a time: DeOldify stable alone is 0.87 GB, DDColor large 0.91 GB.
+            for other in [k for k in self._models if k[0] == "colorizer"]:
                 del self._models[other]
             self.free_memory()
-            self._models[key] = deoldify.load_generator(kind, self.weights_for(kind), device=self.torch_device)
+            kind = model.removeprefix("deoldify-")
+            if model.startswith("deoldify-"):
+                from restore_dagster.models import deoldify
+
+                loaded = deoldify.load_generator(kind, self.weights_for(kind), device=self.torch_device)
+            else:
+                from restore_dagster.models import ddcolor
+
+                variant = "tiny" if model == "ddcolor-tiny" else "large"
+                loaded = ddcolor.load_ddcolor(variant, self.weights_for(kind), device=self.torch_device)
+            self._models[key] = loaded
         return self._models[key]
 
     def scratch_detector(self):
@@ -137,7 +151,7 @@ class GpuResource(dg.ConfigurableResource):
         return self._models[key]
 
     def release_models(self, family: str) -> None:
-        """Drop the cached models of one family ("repair", "deoldify"): the repair networks are needed
+        """Drop the cached models of one family ("repair", "colorizer"): the repair networks are needed
         by one stage only, and the upscaler and colouriser that follow want the memory."""
         for key in [k for k in self._models if k[0] == family]:
             del self._models[key]

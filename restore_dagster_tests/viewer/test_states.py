@@ -82,7 +82,17 @@ def test_settings_need_a_registered_photo_and_valid_values(owner, layout):
 
     key = _state(owner, photo)["key"]
     chosen = SettingsStore(layout.state).get(key)
-    assert (chosen.render_factor, chosen.model, chosen.noise_level, chosen.colorize) == (20, "stable", 2, "on")
+    # The form of an older page posts the old model name: stored under its new name.
+    assert (chosen.render_factor, chosen.model, chosen.noise_level, chosen.colorize) == (20, "deoldify-stable", 2, "on")
+    for bad in ({"input_size": "500"}, {"model": "ddcolor-huge"}):
+        response = owner.post(photo["url"] + "/settings", data={**form, **bad}, headers={"Accept": "application/json"})
+        assert response.status_code == 422, bad
+    ddcolor = {**form, "model": "ddcolor-tiny", "input_size": "256"}
+    assert owner.post(photo["url"] + "/settings", data=ddcolor, follow_redirects=False).status_code == 303
+    chosen = SettingsStore(layout.state).get(key)
+    assert (chosen.model, chosen.input_size, chosen.render_factor) == ("ddcolor-tiny", 256, 20)
+    page = owner.get(photo["url"]).text
+    assert 'name="input_size"' in page and 'value="ddcolor-tiny" selected' in page and "DDColor tiny (fast)" in page
 
 
 def test_retry_clears_the_failure_so_the_sensor_tries_again(owner, layout):
