@@ -105,6 +105,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "download_restored": {"en": "Download restoration", "zh": "下载修复图"},
     "ai_colourised": {"en": "AI-colourised", "zh": "AI 上色"},
     "ai_colourised_note": {"en": "Colours are guessed by {model} (render factor {rf}); they may not be the real ones.", "zh": "颜色由 {model}（渲染因子 {rf}）推测，未必是真实颜色。"},
+    "ai_colourised_note_size": {"en": "Colours are guessed by {model} (input size {size}); they may not be the real ones.", "zh": "颜色由 {model}（输入尺寸 {size}）推测，未必是真实颜色。"},
     "not_colourised": {"en": "Not colourised: {why}", "zh": "未上色：{why}"},
     "made_with": {"en": "Denoise level {noise} · {w}×{h} {fmt}", "zh": "降噪等级 {noise} · {w}×{h} {fmt}"},
     "not_restored_yet": {"en": "The restoration is not ready yet.", "zh": "修复还没有完成。"},

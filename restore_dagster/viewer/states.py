@@ -149,6 +149,7 @@ def _restoration_details(layout: Layout, key: str) -> dict:
         "colorized": bool(colour.get("colorized")),
         "model": colour.get("model", ""),
         "render_factor": colour.get("render_factor", 0),
+        "input_size": colour.get("input_size", 0),  # DDColor's knob (0 for DeOldify and older records)
         "noise_level": upscale.get("noise_level"),
         "repaired": bool(repair.get("repaired")),
         "repair": repair.get("repair", ""),  # one line: "repaired 3 region(s), 0.42% of the photo", "nothing to repair"
