@@ -32,8 +32,9 @@ RUN_KEY_TAG = "dagster/run_key"
 # Each partition request becomes one `partition IN (?, ...)` query in Dagster's storage: SQLite
 # refuses more than 32,766 variables (Dagster issue #16260 fails at 36,000 partitions at once).
 PARTITION_CHUNK = 5_000
-# What one tick registers: measured in bench/bench_sensor.py, a tick adding 20,000 stays far inside
-# the 60 s sensor timeout on a 2-core machine; the rest comes in the next ticks, 30 s apart.
+# What one tick registers: a tick registering 10,000 new photos took 1.7 s on a 2-core machine
+# (bench/bench_sensor.py, BENCHMARKS.md), so 20,000 stays far inside the daemon's 60 s sensor
+# timeout; the rest comes in the next ticks, 30 s apart.
 NEW_PARTITIONS_PER_TICK = 20_000
 # Queued or running runs the sensor keeps ahead of the workers: 200 runs of 8 photos is hours of CPU
 # work and minutes of GPU work, while the queue the daemon and run_activity.py read stays small (the
