@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(RESTORE_HOME)/dagster_home
 # and daemon. Its "use dg dev" notice is silenced, only that one (PYTHONWARNINGS matches its start).
 DAGSTER_DEV = PYTHONWARNINGS='ignore:Function `dev_command` is superseded:FutureWarning' $(BIN)/dagster dev
 
-.PHONY: install browser run test bench clean
+.PHONY: install test-packages run test bench clean
 
 # Re-install when the dependencies change; `pip install torch==2.13.0` resolves the CPU build here
 # and the CUDA build of the same version on machines that have it.
@@ -39,24 +39,27 @@ run: install
 	trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
 	$(DAGSTER_DEV) -w workspace.yaml -h $(HOST) -p $(PORT)
 
-# Installs Debian's chromium, and fonts for the screenshots' emoji and Chinese, when missing
-# (needs apt-get; uses sudo when not root). Also exiftool: the tests read the dates, captions and
-# names written into restorations with it, an independent reader.
-BROWSER_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei libimage-exiftool-perl
-browser:
-	@if ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+# Debian packages the tests drive for real, installed when missing (needs apt-get; uses sudo when
+# not root): Chromium and fonts for the browser tests' screenshots (emoji, Chinese); exiftool, an
+# independent reader of the dates, captions and names written into restorations; PostgreSQL, whose
+# server the instance tests start in a temporary directory (the package's own cluster is not used).
+TEST_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei libimage-exiftool-perl postgresql
+test-packages:
+	@if ! dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	    echo "installing $(TEST_PACKAGES) for the tests"; \
 	    $(SUDO) apt-get update -qq && \
-	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
 	  else \
-	    echo "note: no apt-get here: install Chromium at $(CHROMIUM) to run the browser tests (they are skipped)"; \
+	    echo "note: no apt-get here: install Chromium at $(CHROMIUM) and PostgreSQL to run the browser and Postgres tests (they are skipped)"; \
 	  fi; \
 	fi
 
-# With Chromium present the browser tests must run: a broken browser set-up fails, never skips.
-test: install browser
-	RESTORE_BROWSER_TESTS=$$([ -x $(CHROMIUM) ] && echo required || echo optional) $(BIN)/python -m pytest
+# With Chromium or PostgreSQL present their tests must run: a broken set-up fails, never skips.
+test: install test-packages
+	RESTORE_BROWSER_TESTS=$$([ -x $(CHROMIUM) ] && echo required || echo optional) \
+	RESTORE_POSTGRES_TESTS=$$(ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && echo required || echo optional) \
+	  $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/bench_waifu2x.py

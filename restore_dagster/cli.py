@@ -412,7 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     layout = Layout.from_env().ensure()
-    return args.func(args, layout)
+    from restore_dagster.instance import InstanceUnavailable
+
+    try:
+        return args.func(args, layout)
+    except InstanceUnavailable as exc:  # RESTORE_POSTGRES_URL wrong or its server down: say so, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ run, or planned by a live ``restore-photos run``, are left alone, and a photo th
 current inputs is not retried by itself. Each tick first marks runs whose process is gone as failed
 and frees their pool slots (stale_runs.py), so their photos are planned again from their last
 completed stage, and logs any step waiting for the gpu pool.
+
+A large gallery is taken in bounded steps (a 100,000-photo archive is registered over several
+ticks): at most NEW_PARTITIONS_PER_TICK new partitions a tick, added in requests of PARTITION_CHUNK
+keys, and run requests only while fewer than RUNS_IN_FLIGHT runs are queued or running, so every
+tick stays well inside the sensor's timeout and every query well inside SQLite's variable limit.
 """
 from __future__ import annotations
 
@@ -17,12 +22,24 @@ from restore_dagster.assets import STAGE_ASSETS
 from restore_dagster.gallery import GalleryUnavailable
 from restore_dagster.partitions import photos
 from restore_dagster.resources import StorageResource
-from restore_dagster.run_activity import RANGE_END, RANGE_START, busy_photo_keys
+from restore_dagster.run_activity import ACTIVE, RANGE_END, RANGE_START, busy_photo_keys
 from restore_dagster.run_claims import ClaimBoard
 from restore_dagster.stale_runs import pool_waits, reap_stale_runs
 from restore_dagster.sync import SyncPlan, StageRequest, plan_sync
 
 RUN_KEY_TAG = "dagster/run_key"
+
+# Each partition request becomes one `partition IN (?, ...)` query in Dagster's storage: SQLite
+# refuses more than 32,766 variables (Dagster issue #16260 fails at 36,000 partitions at once).
+PARTITION_CHUNK = 5_000
+# What one tick registers: a tick registering 10,000 new photos took 1.7 s on a 2-core machine
+# (bench/bench_sensor.py, BENCHMARKS.md), so 20,000 stays far inside the daemon's 60 s sensor
+# timeout; the rest comes in the next ticks, 30 s apart.
+NEW_PARTITIONS_PER_TICK = 20_000
+# Queued or running runs the sensor keeps ahead of the workers: 200 runs of 8 photos is hours of CPU
+# work and minutes of GPU work, while the queue the daemon and run_activity.py read stays small (the
+# latter looks at the newest 1,000 active runs to know which photos are busy).
+RUNS_IN_FLIGHT = 200
 
 
 def run_request(request: StageRequest, used_run_keys: set[str] = frozenset()) -> dg.RunRequest:
@@ -98,28 +115,41 @@ def gallery_sensor(context: dg.SensorEvaluationContext, storage: StorageResource
         waiting = f"; {len(plan.failed)} failed photo(s) wait for a retry" if plan.failed else ""
         return dg.SkipReason(f"no new uploads or changes in {len(plan.registry.photos)} photo(s){waiting}")
 
+    registering = missing[:NEW_PARTITIONS_PER_TICK]  # the rest next tick: they stay missing until added
+    # The original is observed when its partition is added (also a tick after it was registered, for
+    # a gallery registered in several ticks) and whenever it is replaced.
+    observed = dict.fromkeys([*registering, *(key for key in plan.changed if key in known)])
     events = [
         dg.AssetMaterialization(
             asset_key="raw_photo",
             partition=key,
             metadata={"source": plan.registry.photos[key].source, "signature": plan.registry.photos[key].signature},
         )
-        for key in [*plan.added, *plan.changed]
+        for key in observed
     ]
-    partition_requests = []
-    if missing:
-        partition_requests.append(photos.build_add_request(missing))
-    if stale:
-        partition_requests.append(photos.build_delete_request(stale))
+    partition_requests = [photos.build_add_request(chunk) for chunk in _chunks(registering)]
+    partition_requests += [photos.build_delete_request(chunk) for chunk in _chunks(stale)]
+    # A run may only name partitions that exist once this tick's requests apply.
+    registered = known | set(registering)
+    ready = [r for r in plan.requests if all(key in registered for key in r.keys)]
+    room = RUNS_IN_FLIGHT - context.instance.get_runs_count(dg.RunsFilter(statuses=ACTIVE)) if ready else 0
+    requests = ready[: max(room, 0)]
+    waiting = len(plan.requests) - len(requests)
     context.log.info(
         f"{len(plan.added)} new, {len(plan.changed)} replaced, {len(plan.removed)} removed; "
-        f"{len(plan.requests)} run(s) for {sum(len(r.keys) for r in plan.requests)} photo(s); "
-        f"{len(plan.busy)} busy, {len(plan.failed)} failed"
+        f"{len(requests)} run(s) for {sum(len(r.keys) for r in requests)} photo(s)"
+        + (f" ({waiting} more run(s) wait for room in the queue or their partitions)" if waiting else "")
+        + (f"; {len(missing) - len(registering)} photo(s) to register in later ticks" if len(missing) > len(registering) else "")
+        + f"; {len(plan.busy)} busy, {len(plan.failed)} failed"
     )
-    used = used_run_keys(context.instance) if plan.requests else set()
+    used = used_run_keys(context.instance) if requests else set()
     return dg.SensorResult(
-        run_requests=[run_request(r, used) for r in plan.requests],
+        run_requests=[run_request(r, used) for r in requests],
         dynamic_partitions_requests=partition_requests,
         asset_events=events,
         cursor=str(generation),
     )
+
+
+def _chunks(keys: list[str]) -> list[list[str]]:
+    return [keys[i : i + PARTITION_CHUNK] for i in range(0, len(keys), PARTITION_CHUNK)]

@@ -47,6 +47,7 @@ def layout(tmp_path, monkeypatch) -> Layout:
     monkeypatch.setenv("RESTORE_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
     monkeypatch.delenv("RESTORE_GALLERY", raising=False)
+    monkeypatch.delenv("RESTORE_POSTGRES_URL", raising=False)  # never a developer's real database
     result = Layout.from_env().ensure()
     SettingsStore(result.state).set_defaults(long_side=96, render_factor=8, noise_level=1, max_bytes=200_000, ssim_floor=0.9, repair="off")
     return result
