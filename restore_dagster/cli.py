@@ -98,7 +98,7 @@ def _linked_file_problem(entry: os.DirEntry) -> str | None:
 
     target = os.path.realpath(entry.path)
     if suffix_of(entry.name) not in IMAGE_SUFFIXES or suffix_of(target) not in IMAGE_SUFFIXES:
-        return f"a link to {target}, which is not a JPEG, PNG, TIFF, WebP or BMP file"
+        return f"a link to {target}, which is not a JPEG, PNG, TIFF, WebP, BMP or HEIC file"
     return None
 
 

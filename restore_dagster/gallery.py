@@ -224,8 +224,6 @@ _LONGEST_SUFFIX = max(len(suffix) for suffix in IMAGE_SUFFIXES)
 # Image types people scan or export to that the pipeline does not decode, with what to do instead.
 UNSUPPORTED_TYPES = {
     ".gif": "GIF is not supported (a palette or animated image: convert it to PNG)",
-    ".heic": "HEIC is not supported yet (export it as JPEG)",
-    ".heif": "HEIF is not supported yet (export it as JPEG)",
     ".avif": "AVIF is not supported (export it as JPEG or PNG)",
     ".svg": "SVG is a drawing, not a scan",
     ".pdf": "PDF is not supported (export the page as JPEG, PNG or TIFF)",
@@ -234,7 +232,7 @@ UNSUPPORTED_TYPES = {
     ".psd": "Photoshop files are not supported (export a flattened TIFF or PNG)",
     ".dng": "camera RAW files are not supported (export JPEG or TIFF)",
 }
-SUPPORTED = "JPEG, PNG, TIFF, WebP or BMP"
+SUPPORTED = "JPEG, PNG, TIFF, WebP, BMP or HEIC"
 
 
 @dataclass(frozen=True)

@@ -58,13 +58,13 @@ def test_add_never_writes_into_a_linked_album_folder(layout, scans, tmp_path, ca
 
 
 def test_add_and_status_name_every_entry_that_is_not_a_scan(layout, scans, capsys):
-    for name in ("anim.gif", "phone.heic", "new.avif", "logo.svg", "..jpg"):
+    for name in ("anim.gif", "photo.jxl", "new.avif", "logo.svg", "..jpg"):
         (scans / name).write_bytes(b"whatever")
     (scans / "folder.jpg").mkdir()
     os.mkfifo(scans / "pipe.jpg")
     assert main(["add", str(scans), "--album", "al"]) == 0
     out = capsys.readouterr().out
-    for name in ("anim.gif", "phone.heic", "new.avif", "logo.svg", "..jpg", "folder.jpg", "pipe.jpg"):
+    for name in ("anim.gif", "photo.jxl", "new.avif", "logo.svg", "..jpg", "folder.jpg", "pipe.jpg"):
         assert f"skip {name}: not a supported scan: " in out, name
     assert "added 1 scan(s)" in out and "7 unsupported entries skipped" in out
 

@@ -76,7 +76,7 @@ def test_publish_never_writes_through_a_linked_album_or_restored_folder(tmp_path
 def test_skipped_entries_name_the_reason_without_decoding(tmp_path):
     root = tmp_path / "g"
     write_scan(root / "al" / "ok.jpg")
-    for name in ("anim.gif", "phone.heic", "new.avif", "logo.svg", "notes.txt", "README"):
+    for name in ("anim.gif", "photo.jxl", "new.avif", "logo.svg", "notes.txt", "README"):
         (root / "al" / name).write_bytes(b"whatever")
     (root / "al" / "..jpg").write_bytes(b"x")
     (root / "al" / "folder.jpg").mkdir()
@@ -90,10 +90,10 @@ def test_skipped_entries_name_the_reason_without_decoding(tmp_path):
     assert [u.source for u in gallery.list_uploads()] == ["al/ok.jpg"]  # and the FIFO did not block
     reasons = {s.where: s.reason for s in gallery.skipped_entries()}
     assert set(reasons) == {
-        "al/anim.gif", "al/phone.heic", "al/new.avif", "al/logo.svg", "al/notes.txt", "al/README",
+        "al/anim.gif", "al/photo.jxl", "al/new.avif", "al/logo.svg", "al/notes.txt", "al/README",
         "al/..jpg", "al/folder.jpg", "al/pipe.jpg", "al/gone.jpg", "loose.jpg",
     }
-    assert "GIF" in reasons["al/anim.gif"] and "HEIC" in reasons["al/phone.heic"] and "AVIF" in reasons["al/new.avif"]
+    assert "GIF" in reasons["al/anim.gif"] and "JPEG XL" in reasons["al/photo.jxl"] and "AVIF" in reasons["al/new.avif"]
     assert "SVG" in reasons["al/logo.svg"] and "hidden" in reasons["al/..jpg"]
     assert "folder" in reasons["al/folder.jpg"] and "FIFO" in reasons["al/pipe.jpg"]
     assert "broken symbolic link" in reasons["al/gone.jpg"] and "outside any album" in reasons["loose.jpg"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from . import exif as exif_tags
@@ -27,9 +28,17 @@ DEFAULT_MAX_PIXELS = 120_000_000
 
 # What the gallery may hold. Only these decoders ever see an upload: fewer parsers, less attack
 # surface. Pillow's JPEG opener also yields "MPO", its name for the JPEGs many phones write (extra
-# frames appended); the first frame is the photo.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
-_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")
+# frames appended); the first frame is the photo. HEIC/HEIF (what iPhones store) is decoded by
+# pillow-heif (libheif), registered with Pillow here as the format "HEIF"; AVIF is not registered.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"})
+FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
+_FORMATS = FORMATS
+
+# Opening reads only the container's boxes (size, EXIF, profile); the HEVC data is decoded at load(),
+# after our pixel limit was checked from the header. libheif's own security limits stay on. libheif
+# applies the file's rotation and mirroring (irot/imir, where iPhones record how the phone was held)
+# and pillow-heif then sets the EXIF Orientation to 1, so the picture is never turned twice.
+pillow_heif.register_heif_opener()
 
 # Pillow warns above Image.MAX_IMAGE_PIXELS and refuses above twice that. Our own limit, checked
 # from the header, is the one that decides; Pillow's must not fire first for a legitimate 100 MP
@@ -64,7 +73,7 @@ class Scan:
     image: Image.Image  # 8-bit RGB, upright
     is_grey: bool  # monochrome, including sepia-toned and colour-cast prints: to be colourised
     greyness: float  # chroma not explained by a tint (greyness.untinted_chroma); < GREY_THRESHOLD is grey
-    source_format: str  # "JPEG", "PNG", "TIFF", "WEBP" or "BMP"
+    source_format: str  # "JPEG", "PNG", "TIFF", "WEBP", "BMP" or "HEIF"
     source_mode: str  # Pillow mode of the file: "L", "I;16", "RGB", "CMYK", "P", ...
     source_size: tuple[int, int]  # width × height as displayed (after EXIF orientation)
     capture_date: str | None  # ISO 8601 from EXIF DateTimeOriginal or DateTime
@@ -173,7 +182,7 @@ def _open(path: Path, stream: io.BufferedReader, max_pixels: int) -> Image.Image
     try:
         image = Image.open(stream, formats=_FORMATS)
     except UnidentifiedImageError as error:
-        raise NotAnImage(f"{path}: not an image file (cannot identify image; JPEG, PNG, TIFF, WebP and BMP are supported)") from error
+        raise NotAnImage(f"{path}: not an image file (cannot identify image; JPEG, PNG, TIFF, WebP, BMP and HEIC are supported)") from error
     except Image.DecompressionBombError as error:
         raise ImageTooLarge(f"{path}: exceeds the limit of {_megapixels(max_pixels)} megapixels ({error})") from error
     except _DECODE_ERRORS as error:

@@ -36,7 +36,7 @@ from restore_dagster.viewer.webstate import WebState
 
 TRASH_DIRNAME = ".trash"
 MAX_TITLE = 120
-EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
+EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic"}
 
 
 class NotFound(LookupError):

@@ -18,10 +18,10 @@ from PIL import Image, ImageOps
 
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging import DEFAULT_MAX_PIXELS, ImageError, ImageTooLarge, decode_stage_file
+from restore_dagster.imaging.decode import FORMATS as _FORMATS  # the same decoders as the pipeline, HEIC too
 
 SIZES = {"thumb": 360, "screen": 2048}
 _FAST_MODES = {"RGB", "L", "P", "RGBA", "LA", "YCbCr"}
-_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")
 # Decoding a big scan takes a few hundred MB: at most two at once on a two-core server.
 _DECODERS = threading.BoundedSemaphore(2)
 

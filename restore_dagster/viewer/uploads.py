@@ -65,7 +65,7 @@ def stage_upload(stream: BinaryIO, album_dir: Path, client_name: str, max_bytes:
         except ImageTooLarge as exc:
             raise UploadRefused(413, f"{_shown(client_name)}: too many pixels ({_reason(exc, path)})") from None
         except NotAnImage:
-            raise UploadRefused(415, f"{_shown(client_name)}: not a picture the gallery can read (JPEG, PNG, TIFF, WebP or BMP)") from None
+            raise UploadRefused(415, f"{_shown(client_name)}: not a picture the gallery can read (JPEG, PNG, TIFF, WebP, BMP or HEIC)") from None
         except ImageError as exc:
             raise UploadRefused(422, f"{_shown(client_name)}: {_reason(exc, path)}") from None
         return StagedUpload(path, digest.hexdigest(), size, image_format, width, height)
