@@ -1,6 +1,8 @@
 """restore-photos: import scans, restore them without the daemon, see their state, set per-photo settings.
 
     restore-photos add DIR --album NAME      copy scans into the gallery (originals are copied, not moved)
+    restore-photos add --split FILE... --album NAME
+                                             flatbed scans of several prints: each print becomes its own upload
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
@@ -43,7 +45,14 @@ def cmd_add(args, layout: Layout) -> int:
     from restore_dagster.gallery import scan_problem
     from restore_dagster.safepaths import LINK_REASON, check_album_name, is_real_dir
 
-    source = Path(args.directory)
+    if args.split:
+        from restore_dagster.split_cli import cmd_add_split
+
+        return cmd_add_split(args, layout)
+    if len(args.directory) != 1:
+        print("error: add copies one folder; several files are for `add --split FILE... --album NAME`", file=sys.stderr)
+        return 2
+    source = Path(args.directory[0])
     if not source.is_dir():
         print(f"error: {source} is not a folder", file=sys.stderr)
         return 2
@@ -357,10 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restore-photos", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="copy scans from a folder into an album of the gallery")
-    add.add_argument("directory")
+    add.add_argument("directory", nargs="+", help="a folder of scans (with --split: flatbed scan files)")
     add.add_argument("--album", required=True, help="the album folder's name (one plain folder name)")
     add.add_argument("--follow-links", action="store_true",
                      help="copy the files that symbolic links in DIR point to (by default links are skipped)")
+    add.add_argument("--split", action="store_true",
+                     help="the files are flatbed scans of several prints: add each print as its own photo")
     add.set_defaults(func=cmd_add)
     run = sub.add_parser("run", help="restore photos now, without the daemon")
     run.add_argument("--album", help="album folder name or album slug")

@@ -85,9 +85,11 @@ def find_prints(sheet: Image.Image) -> list[tuple[tuple[float, float], ...]]:
     back = np.array([width / work.shape[1], height / work.shape[0]])
     smooth = cv2.medianBlur(work, 3)  # noise off, edges kept: a 3-pixel gap between prints stays a gap
     lid, tolerance = _lid_colour(smooth)
-    difference = _difference(smooth, lid, tolerance)
-    mask = _foreground(smooth, difference, tolerance)
+    mask = _foreground(smooth, _difference(smooth, lid, tolerance), tolerance)
     regions = _regions(mask)
+    # Edges are placed on the unfiltered copy: the median filter widens a print by the one-pixel
+    # shadow line along its edge, and the median along each side already takes the noise out.
+    difference = _difference(work, lid, tolerance)
     if not regions:
         raise SheetSplitError(
             "no prints found: nothing on the scan differs from the scanner lid's colour "
@@ -320,11 +322,34 @@ def _edge_points(difference: np.ndarray, start, end, direction, normal) -> list[
         last = int(above.max())  # the outermost sample still on the print's side of halfway
         if last + 1 >= len(offsets):
             continue
-        # Linear interpolation to the halfway crossing between samples last and last + 1.
-        rise = profile[last] - profile[last + 1]
-        t = offsets[last] + (0.25 * (profile[last] - half) / rise if rise > 0 else 0.0)
+        # The shadow a print casts on the lid lies just outside its edge: where the profile peaks there
+        # above the print's own level (a white border, a pale picture), the edge is the peak's inner
+        # flank, halfway down from the peak to the print's level.
+        window = slice(max(0, last - SHADOW_REACH), min(len(offsets), last + 3))
+        peak_at = window.start + int(np.argmax(profile[window]))
+        peak = float(profile[peak_at])
+        if peak - inside > max(3.0, 0.3 * (peak - outside)):
+            level = (peak + inside) / 2
+            inner = peak_at
+            while inner > 0 and profile[inner] > level:
+                inner -= 1
+            t = _crossing(offsets, profile, inner, level)
+        else:
+            t = _crossing(offsets, profile, last, half)
         points.append(base[len(along) // 2] + t * normal)
     return points
+
+
+SHADOW_REACH = 12  # samples (3 working pixels) inward of the halfway crossing searched for a shadow's peak
+
+
+def _crossing(offsets: np.ndarray, profile: np.ndarray, index: int, level: float) -> float:
+    """The offset where the profile passes ``level`` between samples ``index`` and ``index + 1``."""
+    if index + 1 >= len(offsets):
+        return float(offsets[index])
+    step = profile[index + 1] - profile[index]
+    fraction = (level - profile[index]) / step if step != 0 else 0.0
+    return float(offsets[index] + (offsets[index + 1] - offsets[index]) * min(max(fraction, 0.0), 1.0))
 
 
 def _intersect(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
