@@ -41,6 +41,7 @@ from .perspective import order_corners, side_lengths, warp_quad
 WORK_LONG_SIDE = 1600  # pixels of the copy the prints are found on; ~140 dpi for an A4 sheet
 MIN_PRINT_FRACTION = 0.008  # of the sheet's area: a passport photo on an A4 sheet is 2.5 %
 BAND_FRACTION = 0.02  # the outer band of the sheet the lid's colour is read from
+MAX_TOLERANCE = 20.0  # levels a lid pixel may differ from the lid's colour, at most
 MIN_LID_SHARE = 0.4  # of the band's pixels that must be the lid's colour for the scan to be a sheet
 CONVEX_MIN = 0.9  # region area / its convex hull's: below, the region is not one print
 RECTANGULAR_MIN = 0.9  # convex hull area / its smallest rotated rectangle's: below, not one print
@@ -124,7 +125,8 @@ def _lid_colour(image: np.ndarray) -> tuple[np.ndarray, float]:
     # Noise of the lid itself: the spread of the band's pixels around its colour (robust: MAD).
     close = distance[distance <= 24]
     sigma = 1.4826 * float(np.median(close)) if close.size else 0.0
-    tolerance = max(8.0, 5.0 * sigma)
+    # A lid is plain: its noise is a few levels. A spread beyond MAX_TOLERANCE is a picture, not a lid.
+    tolerance = min(MAX_TOLERANCE, max(8.0, 5.0 * sigma))
     share = float((distance <= tolerance).mean())
     if share < MIN_LID_SHARE:
         raise SheetSplitError(
