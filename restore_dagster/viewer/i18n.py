@@ -66,6 +66,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload": {"en": "Add scans", "zh": "添加照片"},
     "upload_hint": {"en": "Choose several scans from your camera roll; each uploads with its own progress.", "zh": "可以一次从相册选择多张照片，每张单独显示上传进度。"},
     "uploaded": {"en": "Uploaded", "zh": "已上传"},
+    "upload_split": {"en": "Several prints on this scan (a flatbed scanner sheet): add each print as its own photo", "zh": "一张扫描上有多张照片（平板扫描仪）：每张照片单独添加"},
+    "split_done": {"en": "Split into prints", "zh": "已拆分成单张照片"},
     "duplicate": {"en": "Already in this album", "zh": "相册里已有这张照片"},
     "failed_upload": {"en": "Not uploaded", "zh": "上传失败"},
     "state_waiting": {"en": "Waiting", "zh": "等待中"},

@@ -57,10 +57,11 @@ class PhotoOut(BaseModel):
 
 
 class UploadOut(BaseModel):
-    status: Literal["added", "duplicate"]
+    status: Literal["added", "duplicate", "split"]
     title: str
     url: str
     detail: str
+    prints: list[str] = []  # with "split": the viewer URL of each print, in reading order
 
 
 class RepairMaskOut(BaseModel):

@@ -147,9 +147,9 @@ def revoke_share(request: Request, album: str):
     status_code=201,
     response_model=models.UploadOut,
     responses={409: {"model": models.UploadOut}, 413: {"model": models.Problem}, 415: {"model": models.Problem}, 422: {"model": models.Problem}},
-    summary="Upload one scan (multipart field 'file')",
+    summary="Upload one scan (multipart field 'file'; 'split': true for a flatbed scan of several prints)",
 )
-def upload_photo(request: Request, album: str, file: Annotated[UploadFile, File()]):
+def upload_photo(request: Request, album: str, file: Annotated[UploadFile, File()], split: Annotated[bool, Form()] = False):
     svc = services(request)
     scope = album_scope(request, album)
     album_dir = svc.library.root / scope.album.folder
@@ -157,6 +157,10 @@ def upload_photo(request: Request, album: str, file: Annotated[UploadFile, File(
         staged = stage_upload(file.file, album_dir, file.filename or "", svc.max_upload_bytes)
     except UploadRefused as exc:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    if split:  # "several prints on this scan": each print its own photo, the sheet kept beside the gallery
+        from restore_dagster.viewer.sheet_uploads import split_upload
+
+        return split_upload(svc, scope, staged, file.filename or "")
     try:
         photo = svc.library.add_upload(scope.album.folder, staged.path, staged.sha256, staged.image_format, file.filename or "")
     except Duplicate as dup:

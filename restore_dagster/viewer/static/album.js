@@ -1,7 +1,7 @@
 // The album page: upload several scans with a progress bar each, then keep the states fresh.
 "use strict";
 
-function uploadOne(url, file, row, labels) {
+function uploadOne(url, file, row, labels, split) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     const bar = row.querySelector("progress");
@@ -15,7 +15,10 @@ function uploadOne(url, file, row, labels) {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = { detail: xhr.statusText }; }
       bar.value = 100;
-      if (xhr.status === 201) {
+      if (xhr.status === 201 && body.status === "split") {
+        row.dataset.result = "split";
+        status.textContent = `${labels.split}: ${body.detail || ""}`;
+      } else if (xhr.status === 201) {
         row.dataset.result = "added";
         status.textContent = labels.added;
       } else if (xhr.status === 409) {
@@ -34,6 +37,7 @@ function uploadOne(url, file, row, labels) {
     });
     const form = new FormData();
     form.append("file", file, file.name);
+    if (split) form.append("split", "true");  // a flatbed sheet: the server adds each print
     xhr.send(form);
   });
 }
@@ -58,9 +62,12 @@ function setupUpload() {
     added: section.dataset.labelAdded,
     duplicate: section.dataset.labelDuplicate,
     failed: section.dataset.labelFailed,
+    split: section.dataset.labelSplit,
   };
+  const splitBox = document.getElementById("upload-split");
   input.addEventListener("change", async () => {
     const files = Array.from(input.files);
+    const split = Boolean(splitBox && splitBox.checked);  // as it was when these files were chosen
     input.value = "";
     const rows = files.map((file) => {
       const row = document.createElement("li");
@@ -82,7 +89,7 @@ function setupUpload() {
     const worker = async () => {
       while (next < files.length) {
         const i = next++;
-        await uploadOne(section.dataset.uploadUrl, files[i], rows[i], labels);
+        await uploadOne(section.dataset.uploadUrl, files[i], rows[i], labels, split);
       }
     };
     await Promise.all([worker(), worker()]);
