@@ -124,3 +124,25 @@ def test_bad_albums_and_linked_sheets_are_refused(layout, tmp_path, capsys):
     assert main(["add", "--split", "--follow-links", str(link), "--album", "a"]) == 0
     assert len(album_files(layout, "a")) == 4
     assert main(["add", str(tmp_path), str(tmp_path), "--album", "a"]) == 2  # several folders: not without --split
+
+
+def test_a_re_split_that_finds_fewer_prints_retires_the_extra_uploads_without_deleting(layout, tmp_path, monkeypatch, capsys):
+    import restore_dagster.sheets as sheets
+
+    sheet, _ = write_sheet(tmp_path / "sheet.png")
+    assert main(["add", "--split", str(sheet), "--album", "a"]) == 0
+    fourth = (layout.gallery / "a" / "sheet-print-4.png").read_bytes()
+    restored = layout.gallery / "a" / "restored" / "sheet-print-4.png.restored.jpg"
+    restored.parent.mkdir()
+    restored.write_bytes(b"its restoration")
+    found = sheets.split_sheet
+    monkeypatch.setattr(sheets, "split_sheet", lambda image: found(image)[:3])  # e.g. a better detector
+
+    assert main(["add", "--split", str(sheet), "--album", "a"]) == 0
+
+    assert "sheet-print-4.png: no longer found on the sheet" in capsys.readouterr().out
+    assert album_files(layout, "a") == [f"sheet-print-{n}.png" for n in (1, 2, 3)]
+    retired = layout.root / "sheets" / "a" / "retired"
+    assert (retired / "sheet-print-4.png").read_bytes() == fourth
+    assert (retired / "restored" / "sheet-print-4.png.restored.jpg").read_bytes() == b"its restoration"
+    assert print_origin(layout, "a", "sheet-print-4.png") is None
