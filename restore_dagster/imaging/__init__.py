@@ -4,7 +4,7 @@ web encodings, previews, and artificial ageing. A plain library: it never import
 Modules: ``decode`` (files → :class:`Scan`), ``exif`` (dates, kept EXIF, restoration note),
 ``greyness`` (grey detection, colourfulness), ``ssim``, ``encode`` (smallest JPEG/WebP, stage PNGs),
 ``preview`` (data URIs), ``ageing`` (the demo's damage), ``perspective`` (four corners → a straight
-rectangle), ``errors``.
+rectangle), ``sheet_split`` (the prints on a flatbed sheet), ``errors``.
 """
 
 from .ageing import age_photo
