@@ -74,12 +74,12 @@ def test_the_byte_cap_rules_out_a_format_that_needs_more(photo):
 
 
 def test_an_impossible_cap_raises_saying_what_each_format_reached(photo):
-    with pytest.raises(EncodeError, match=r"within 2,000 bytes: JPEG: quality \d+ is the lowest to reach SSIM 0\.9\d+ and takes [\d,]+ bytes; WEBP: "):
+    with pytest.raises(EncodeError, match=r"within 2,000 bytes: JPEG: quality \d+ is the lowest to reach SSIM 0\.9\d+ on screen, detail 0\.\d+ at 1:1 and takes [\d,]+ bytes; WEBP: "):
         encode_smallest(photo, ssim_floor=0.93, max_bytes=2_000)
 
 
 def test_an_impossible_floor_raises(photo):
-    with pytest.raises(EncodeError, match=r"reaches SSIM 0\.99999 .*JPEG: SSIM 0\.\d+ at quality 95, the highest allowed, is below the floor"):
+    with pytest.raises(EncodeError, match=r"reaches SSIM 0\.99999 .*JPEG: SSIM 0\.\d+ on screen, detail 0\.\d+ at 1:1 at quality 95, the highest allowed, is below the floor"):
         encode_smallest(photo, ssim_floor=0.99999, formats=("JPEG",))
 
 
