@@ -104,7 +104,7 @@ _NO_CAP = 1 << 62
 def budget_check(done):
     if not done:
         return [not_applicable("within_budget", "no photo succeeded in this run", photos_checked=0)]
-    bad = {k: f"{o.record['bytes']} bytes, SSIM {o.record['ssim']} on screen, {o.record.get('detail_1to1')} at 1:1"
+    bad = {k: f"{o.record['bytes']} bytes, SSIM {o.record['ssim']} on screen, detail {o.record.get('detail_1to1')} at 1:1"
            for k, o in done.items() if outside_budget(o.record)}
     return [dg.AssetCheckResult(
         check_name="within_budget",
@@ -115,8 +115,8 @@ def budget_check(done):
 
 
 def outside_budget(record: dict) -> bool:
-    """Over the cap, or below either floor. A record from before the 1:1 floor has no 1:1 score: it
-    is re-encoded anyway (the stage's salt changed), and judged on what it has until then."""
+    """Over the cap, or below either floor. A record from before the 1:1 floor has no detail score:
+    it is re-encoded anyway (the stage's salt changed), and judged on what it has until then."""
     if record["bytes"] > record["max_bytes"] or record["ssim"] < record["ssim_floor"]:
         return True
     return "detail_1to1" in record and record["detail_1to1"] < record.get("detail_floor_1to1", 0.0)
@@ -126,10 +126,11 @@ def outside_budget(record: dict) -> bool:
     deps=["colorized"],
     kinds={"jpeg", "webp", "avif"},
     check_specs=[dg.AssetCheckSpec("within_budget", asset="compressed",
-                                   description="At most max_bytes, and SSIM against colorized at least ssim_floor on a "
-                                   "screen and detail_floor_1to1 at 1:1.")],
+                                   description="At most max_bytes, SSIM against colorized at least ssim_floor on a "
+                                   "screen, and at least detail_floor_1to1 of its fine texture kept at 1:1.")],
     description="The smallest JPEG or WebP (AVIF when web_formats allows it) whose SSIM against `colorized` meets "
-    "the floors, 0.97 at screen scale and 0.93 at 1:1 (where grain would turn to blotches), under the size cap "
+    "the floors (SSIM 0.97 at screen scale, and 90 % of the grain and fine texture kept at 1:1, where it would "
+    "turn to blotches) under the size cap "
     "(4 MB), with a JPEG for downloads beside a WebP or AVIF; EXIF kept, plus a note of how the photo was restored.",
 )
 def compressed(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource):
