@@ -97,19 +97,19 @@ class DetailReference:
     def __init__(self, grey: np.ndarray) -> None:
         self.shape = grey.shape
         self._energy = _texture_energy(grey) + _VISIBLE
-        weight = 1.0 - _VISIBLE / self._energy  # E / (E + 1): how visible the original's texture is
-        self._total = float(weight.sum(dtype=np.float64))
-        self._weight = weight / self._total if self._total > 1e-6 else None
+        self._weight = 1.0 - _VISIBLE / self._energy  # E / (E + 1): how visible the original's texture is
+        self._total = float(self._weight.sum(dtype=np.float64))
 
     def score(self, grey: np.ndarray) -> float:
         """The visibility-weighted mean share of texture amplitude kept; 1.0 for a picture without texture."""
         if grey.shape != self.shape:
             raise ValueError(f"detail: image sizes differ: {self.shape[1]}×{self.shape[0]} vs {grey.shape[1]}×{grey.shape[0]}")
-        if self._weight is None:
+        if self._total < 1e-6:
             return 1.0
         kept = np.sqrt((_texture_energy(grey) + _VISIBLE) / self._energy)
         np.minimum(kept, 1.0, out=kept)
-        return float((kept * self._weight).sum(dtype=np.float64))
+        kept *= self._weight
+        return min(1.0, float(kept.sum(dtype=np.float64)) / self._total)
 
 
 class FidelityReference:
