@@ -33,8 +33,8 @@ from restore_dagster_tests.imaging.helpers import grain_kept, grainy_4k_scan  # 
 
 
 def timed(function, repeats: int):
-    """(best seconds, median seconds, last result) over ``repeats`` runs after one warm-up."""
-    result = function()
+    """(best seconds, median seconds, last result) over ``repeats`` runs, after one warm-up when more than one."""
+    result = function() if repeats > 1 else None
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -40,3 +40,14 @@ def test_web_formats_are_parsed_in_order_without_repeats():
     assert parse_web_formats("webp, JPEG,webp") == ("WEBP", "JPEG")
     assert parse_web_formats("avif") == ("AVIF",)
     assert parse_web_formats("jpeg,gif") == ()
+
+
+def test_the_cli_sets_the_floors_and_formats(layout, capsys):
+    from restore_dagster.cli import main
+
+    assert main(["settings", "defaults", "--detail-floor", "0.92", "--ssim-floor", "0.96", "--web-formats", "JPEG,WEBP,AVIF"]) == 0
+    assert "detail_floor_1to1 = 0.92" in capsys.readouterr().out
+    defaults = SettingsStore(layout.state).defaults
+    assert (defaults.ssim_floor, defaults.detail_floor_1to1, defaults.web_formats) == (0.96, 0.92, "JPEG,WEBP,AVIF")
+    assert main(["settings", "defaults", "--web-formats", "GIF"]) == 2
+    assert "web_formats must be" in capsys.readouterr().err
