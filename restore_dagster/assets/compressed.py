@@ -13,8 +13,9 @@ from restore_dagster.resources import StorageResource
 from restore_dagster.settings import parse_web_formats
 
 EXTENSIONS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif"}
-# The JPEG for downloads: ``<photo>.download.jpg`` beside ``<photo>.webp`` (stage_file appends it).
-DOWNLOAD_EXTENSION = "download.jpg"
+# The JPEG for downloads lives in a folder of its own, ``stages/compressed-download/<album>/<photo>.jpg``:
+# beside the web file, ``x.download.jpg`` would be the web JPEG of a photo whose slug is ``x.download``.
+DOWNLOAD_STAGE = "compressed-download"
 
 
 def restoration_note(job: PhotoJob) -> str:
@@ -65,9 +66,11 @@ def compress_photo(job: PhotoJob) -> StageOutput:
         )
         web, download = encoding.web, encoding.download
     out = job.output("compressed", EXTENSIONS[web.format])
-    for other in (*EXTENSIONS.values(), DOWNLOAD_EXTENSION):  # a previous restoration in another format is stale
+    for other in EXTENSIONS.values():  # a previous restoration in another format is stale
         if other != EXTENSIONS[web.format]:
             job.output("compressed", other).unlink(missing_ok=True)
+    download_file = job.output(DOWNLOAD_STAGE, "jpg")
+    download_file.unlink(missing_ok=True)  # so is a previous download, when this web file is a JPEG
     atomic_write_bytes(out, web.data)
     record = {
         "format": web.format,
@@ -84,10 +87,9 @@ def compress_photo(job: PhotoJob) -> StageOutput:
         "exif_kept": bool(exif),
     }
     if download is not web:
-        download_file = job.output("compressed", DOWNLOAD_EXTENSION)
         atomic_write_bytes(download_file, download.data)
         record["download"] = {
-            "file": download_file.name,
+            "file": str(download_file),
             "format": download.format,
             "quality": download.quality,
             "ssim": round(float(download.ssim), 4),

@@ -35,8 +35,8 @@ def publish_photo(job: PhotoJob) -> StageOutput:
     compressed = job.upstream("compressed")
     description = job.storage.descriptions().effective(job.entry.source, job.entry.album)
     web = Path(compressed.file)
-    download_name = compressed.metadata.get("download", {}).get("file")
-    download = describe((web.parent / download_name).read_bytes(), description) if download_name else None
+    download_file = compressed.metadata.get("download", {}).get("file")
+    download = describe(Path(download_file).read_bytes(), description) if download_file else None
     fmt = compressed.metadata.get("format", "")
     if fmt == "AVIF" and not description.is_empty() and download is not None:
         # Nothing here rewrites an AVIF's EXIF and XMP without re-encoding it, and a description
@@ -50,7 +50,7 @@ def publish_photo(job: PhotoJob) -> StageOutput:
         gallery.describe_published(job.entry.source, location, description)
     before = imaging.decode_stage_file(job.upstream("scanned").file)
     # The stage decoder reads what scans may be, which excludes AVIF: its download JPEG is the same picture.
-    after = imaging.decode_stage_file(web if web.suffix != ".avif" else web.parent / download_name)
+    after = imaging.decode_stage_file(web if web.suffix != ".avif" else download_file)
     record = {
         "location": location,
         "bytes": len(data),
