@@ -184,3 +184,23 @@ def test_the_download_jpeg_ignores_the_byte_cap(photo):
 
     assert both.web.format == "WEBP"
     assert len(both.download.data) > len(webp.data) and both.download.format == "JPEG"
+
+
+def test_a_format_predicted_far_larger_than_the_best_is_dropped_before_full_size_encodes(monkeypatch):
+    from restore_dagster.imaging import encode as encode_module
+    from restore_dagster.imaging.fidelity import FidelityReference
+
+    large = noisy_rgb((1400, 900), seed=5)  # above the proxy threshold
+    reference = FidelityReference(large)
+    proxy = encode_module._proxy(large, reference.screen_scale)
+    metadata = encode_module._Metadata(b"", "", None, large.size)
+    sizes = []
+    original = _Webp.encode
+    monkeypatch.setattr(_Webp, "encode", staticmethod(lambda image, quality, meta=None: sizes.append(image.size) or original(image, quality, meta)))
+
+    pruned = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=1)
+    assert pruned.pruned and "bytes predicted" in pruned.failure
+    assert large.size not in sizes, "no full-size encode for a format that cannot win"
+
+    kept = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=10**9)
+    assert not kept.pruned and kept.encoded.format == "WEBP" and large.size in sizes
