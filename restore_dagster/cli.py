@@ -221,6 +221,7 @@ def cmd_settings(args, layout: Layout) -> int:
         "input_size": args.input_size,
         "colorize": args.colorize, "long_side": args.long_side,
         "repair": args.repair, "repair_threshold": args.repair_threshold,
+        "ssim_floor": args.ssim_floor, "detail_floor_1to1": args.detail_floor, "web_formats": args.web_formats,
     }
     if args.key == DEFAULTS_KEY:
         if args.reset:
@@ -396,6 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scratch and dust repair: auto (skips masks too large to be damage), on or off")
     settings.add_argument("--repair-threshold", type=float,
                           help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
+    settings.add_argument("--ssim-floor", type=float, help="lowest SSIM of the web file on a whole screen (0.97)")
+    settings.add_argument("--detail-floor", type=float,
+                          help="lowest share of the grain and fine texture the web file keeps at 1:1 (0.90)")
+    settings.add_argument("--web-formats", help="formats the web file may take: JPEG,WEBP (default), AVIF too (slower)")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)

@@ -22,6 +22,11 @@ from restore_dagster.config import PUBLISHED_DIRNAME
 from restore_dagster.filenames import NAME_MAX, fit_name
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging.decode import IMAGE_SUFFIXES  # the formats load_scan decodes
+
+# A restoration may also be an AVIF (web_formats), which scans may not be; and beside a WebP or AVIF
+# the gallery keeps a JPEG of the same name for downloads (``a.jpg.restored.webp`` + ``a.jpg.restored.jpg``).
+RESTORATION_SUFFIXES = IMAGE_SUFFIXES | {".avif"}
+DOWNLOAD_SUFFIXES = (".jpg", ".jpeg")
 from restore_dagster.safepaths import LINK_REASON, UnsafePath, is_real_dir, lstat_inside, open_inside
 
 
@@ -67,8 +72,11 @@ class Gallery(abc.ABC):
         return []
 
     @abc.abstractmethod
-    def publish(self, source: str, data: bytes, extension: str) -> str:
-        """Store the restoration of ``source`` (replacing a previous one); returns where it went."""
+    def publish(self, source: str, data: bytes, extension: str, download: bytes | None = None) -> str:
+        """Store the restoration of ``source`` (replacing a previous one); returns where it went.
+
+        ``download`` is a JPEG of it for downloads where ``data`` is a WebP or an AVIF; a gallery
+        keeps it beside the restoration, or publishes it instead when it cannot show ``extension``."""
 
     @abc.abstractmethod
     def published_location(self, source: str) -> str | None:
@@ -171,25 +179,39 @@ class FolderGallery(Gallery):
         """``{restoration name: path}`` for an album's published restorations, in one listing.
 
         Names are matched exactly (no glob patterns), so ``scan [1].jpg`` and ``scan 1.jpg``, or
-        ``a.jpg`` and ``a.restored.b.jpg``, never take each other's restoration.
+        ``a.jpg`` and ``a.restored.b.jpg``, never take each other's restoration. Where a JPEG for
+        downloads sits beside a WebP or AVIF, the WebP or AVIF is the restoration shown.
         """
+        return {base: files[0] for base, files in self.restoration_files(album).items()}
+
+    def restoration_downloads(self, album: str) -> dict[str, Path]:
+        """``{restoration name: path}`` of the file to download: the JPEG where there is one."""
+        return {
+            base: next((f for f in files if f.suffix.lower() in DOWNLOAD_SUFFIXES), files[0])
+            for base, files in self.restoration_files(album).items()
+        }
+
+    def restoration_files(self, album: str) -> dict[str, list[Path]]:
+        """``{restoration name: [files]}``, the one to show first (a WebP or AVIF before its download JPEG)."""
         if not is_real_dir(self.root, [album, PUBLISHED_DIRNAME]):
             return {}  # missing, or a link: restorations are never read through a link
         try:
             entries = sorted(os.scandir(self.root / album / PUBLISHED_DIRNAME), key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
             return {}
-        found: dict[str, Path] = {}
+        found: dict[str, list[Path]] = {}
         for entry in entries:
             base, suffix = os.path.splitext(entry.name)
             if (
-                suffix.lower() in IMAGE_SUFFIXES and base.endswith(".restored") and not entry.name.startswith(".")
+                suffix.lower() in RESTORATION_SUFFIXES and base.endswith(".restored") and not entry.name.startswith(".")
                 and entry.is_file(follow_symlinks=False)
             ):
-                found.setdefault(base, Path(entry.path))
+                found.setdefault(base, []).append(Path(entry.path))
+        for files in found.values():
+            files.sort(key=lambda f: (f.suffix.lower() in DOWNLOAD_SUFFIXES, f.name))
         return found
 
-    def publish(self, source: str, data: bytes, extension: str) -> str:
+    def publish(self, source: str, data: bytes, extension: str, download: bytes | None = None) -> str:
         album, name = self._parts(source)
         base = self.restoration_name(name)
         published = self.root / album / PUBLISHED_DIRNAME
@@ -200,6 +222,11 @@ class FolderGallery(Gallery):
         if not is_real_dir(self.root, [album, PUBLISHED_DIRNAME]):
             raise UnsafePath(f"{published}: not a real folder ({LINK_REASON}); nothing published")
         target = published / f"{base}.{extension.lstrip('.').lower()}"
+        keep = {target}
+        if download is not None and target.suffix not in DOWNLOAD_SUFFIXES:
+            # The download first: a reader that finds the new restoration finds its JPEG too.
+            keep.add(published / f"{base}.jpg")
+            atomic_write_bytes(published / f"{base}.jpg", download)
         atomic_write_bytes(target, data)
         # A restoration published earlier in another format is ours, not an original: replace it. So is
         # one under the old name without the upload's extension, unless that name is now another
@@ -207,7 +234,7 @@ class FolderGallery(Gallery):
         legacy = self.legacy_restoration_name(name)
         legacy_is_ours = not os.path.lexists(self.root / album / legacy.removesuffix(".restored"))
         for old in published.iterdir():
-            if old == target or old.suffix.lower() not in IMAGE_SUFFIXES:
+            if old in keep or old.suffix.lower() not in RESTORATION_SUFFIXES:
                 continue
             if old.stem == base or (legacy_is_ours and old.stem == legacy):
                 old.unlink(missing_ok=True)
@@ -219,7 +246,7 @@ class FolderGallery(Gallery):
         return str(found) if found else None
 
 
-_LONGEST_SUFFIX = max(len(suffix) for suffix in IMAGE_SUFFIXES)
+_LONGEST_SUFFIX = max(len(suffix) for suffix in RESTORATION_SUFFIXES)
 
 # Image types people scan or export to that the pipeline does not decode, with what to do instead.
 UNSUPPORTED_TYPES = {

@@ -21,7 +21,10 @@ MODELS = ("deoldify-artistic", "deoldify-stable", "ddcolor", "ddcolor-artistic",
 LEGACY_MODELS = {"artistic": "deoldify-artistic", "stable": "deoldify-stable"}
 # DDColor's input square: a multiple of its stride, 32 (models/ddcolor.py checks the same range).
 DDCOLOR_INPUT_STRIDE, DDCOLOR_INPUT_SIZES = 32, (64, 2048)
-FORMATS = ("JPEG", "WEBP")
+FORMATS = ("JPEG", "WEBP", "AVIF")
+# AVIF is measured and offered, not searched by default: on grainy 4K photos it meets the floor no
+# smaller than JPEG, and its search costs more than the whole JPEG+WebP one (BENCHMARKS.md, "Web encoding").
+DEFAULT_WEB_FORMATS = "JPEG,WEBP"
 REPAIR_MODES = ("auto", "on", "off")
 
 
@@ -33,7 +36,9 @@ class PhotoSettings:
     model: str = "deoldify-artistic"
     render_factor: int = 35  # DeOldify's knob
     input_size: int = 512  # DDColor's knob (the reference's default)
-    ssim_floor: float = 0.97
+    ssim_floor: float = 0.97  # SSIM at screen scale (about 2 megapixels): the floor's first half, as before
+    detail_floor_1to1: float = 0.90  # share of the grain and fine texture kept at 1:1, where it turns to blotches (imaging/fidelity.py)
+    web_formats: str = DEFAULT_WEB_FORMATS  # comma-separated subset of FORMATS the published file may take
     max_bytes: int = 4_000_000
     repair: str = "auto"  # scratch and dust repair: auto decides from the detected damage
     repair_threshold: float = 0.4  # the scratch detector's probability cut (BOPBTL's own default)
@@ -59,6 +64,10 @@ class PhotoSettings:
                             f"not {self.input_size}")
         if not 0.5 <= self.ssim_floor <= 1.0:
             problems.append(f"ssim_floor must be between 0.5 and 1, not {self.ssim_floor}")
+        if not 0.5 <= self.detail_floor_1to1 <= 1.0:
+            problems.append(f"detail_floor_1to1 must be between 0.5 and 1, not {self.detail_floor_1to1}")
+        if not isinstance(self.web_formats, str) or not parse_web_formats(self.web_formats):
+            problems.append(f"web_formats must be a comma-separated list of {', '.join(FORMATS)}, not {self.web_formats!r}")
         if self.max_bytes < 10_000:
             problems.append(f"max_bytes must be at least 10000, not {self.max_bytes}")
         if self.repair not in REPAIR_MODES:
@@ -92,6 +101,12 @@ class PhotoSettings:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(PhotoSettings))
+
+
+def parse_web_formats(text: str) -> tuple[str, ...]:
+    """``"jpeg, webp"`` → ``("JPEG", "WEBP")``; empty when anything in it is not one of FORMATS."""
+    names = tuple(dict.fromkeys(part.strip().upper() for part in str(text).split(",")))
+    return names if names and all(name in FORMATS for name in names) else ()
 
 
 DEFAULTS_KEY = "defaults"  # `restore-photos settings defaults ...` changes every photo without its own value

@@ -48,6 +48,8 @@ class RestoreConfig(dg.Config):
     render_factor: int | None = None
     input_size: int | None = None
     ssim_floor: float | None = None
+    detail_floor_1to1: float | None = None
+    web_formats: str | None = None
     max_bytes: int | None = None
     repair: str | None = None
     repair_threshold: float | None = None

@@ -34,22 +34,34 @@ def describe(data: bytes, description: Description) -> bytes:
 def publish_photo(job: PhotoJob) -> StageOutput:
     compressed = job.upstream("compressed")
     description = job.storage.descriptions().effective(job.entry.source, job.entry.album)
-    data = describe(Path(compressed.file).read_bytes(), description)
+    web = Path(compressed.file)
+    download_file = compressed.metadata.get("download", {}).get("file")
+    download = describe(Path(download_file).read_bytes(), description) if download_file else None
+    fmt = compressed.metadata.get("format", "")
+    if fmt == "AVIF" and not description.is_empty() and download is not None:
+        # Nothing here rewrites an AVIF's EXIF and XMP without re-encoding it, and a description
+        # must travel with the file: the JPEG is published alone.
+        data, suffix, fmt, download = download, ".jpg", "JPEG", None
+    else:
+        data, suffix = describe(web.read_bytes(), description), web.suffix
     gallery = job.storage.gallery()
-    location = gallery.publish(job.entry.source, data, Path(compressed.file).suffix)
+    location = gallery.publish(job.entry.source, data, suffix, download)
     if not description.is_empty():
         gallery.describe_published(job.entry.source, location, description)
     before = imaging.decode_stage_file(job.upstream("scanned").file)
-    after = imaging.decode_stage_file(compressed.file)
+    # The stage decoder reads what scans may be, which excludes AVIF: its download JPEG is the same picture.
+    after = imaging.decode_stage_file(web if web.suffix != ".avif" else download_file)
     record = {
         "location": location,
         "bytes": len(data),
-        "format": compressed.metadata.get("format", ""),
+        "format": fmt,
         "width": after.width,
         "height": after.height,
         "source": job.entry.source,
         "note": compressed.metadata.get("note", ""),
     }
+    if download is not None:
+        record["download"] = {"format": "JPEG", "bytes": len(download)}
     if not description.is_empty():
         record["description"] = {**description.to_json(), "from_album": list(description.from_album)}
     # What this restoration still lacks, gathered here so one record (the one the web gallery and
@@ -67,7 +79,8 @@ def publish_photo(job: PhotoJob) -> StageOutput:
 
 @stage_asset(
     deps=["compressed"],
-    description="The restoration published into the gallery (<album>/restored/<scan name>.restored.jpg|webp), "
+    description="The restoration published into the gallery (<album>/restored/<scan name>.restored.jpg|webp|avif, "
+    "with a .jpg of the same name for downloads beside a WebP or AVIF), "
     "replacing the previous restoration; the original is never touched. The family's date, caption, place and "
     "names (restore-photos describe) are written into its EXIF and XMP; only this stage depends on them.",
 )

@@ -1,14 +1,18 @@
-"""Web encodings: the smallest JPEG or WebP that still looks like the restored picture, and lossless stage files.
+"""Web encodings: the smallest JPEG, WebP or AVIF that still looks like the restored picture, and lossless stage files.
 
-``encode_smallest`` searches each format's quality for the lowest one whose SSIM against the
-original meets the floor (SSIM falls monotonically with quality, so a binary search finds it),
-then keeps the smallest result that also fits the byte cap. On a large picture the search runs on
-a *proxy*: a mosaic of full-resolution tiles sampled across the picture, scored at the scale the
-whole picture would be scored at. Compression artefacts are local (8×8 and 16×16 blocks, tiles
-aligned to them), so the proxy needs nearly the same quality as the whole. The whole picture is
-then encoded where the proxy points, its real SSIM corrects the proxy's bias, and the search
-finishes on the whole picture only if the corrected guess still falls short: about seven encodes
-of one megapixel and two of the whole picture per format, instead of seven of the whole.
+``encode_smallest`` searches each format's quality for the lowest one whose fidelity against the
+original meets both floors of :mod:`~restore_dagster.imaging.fidelity` (SSIM on a screen and at
+1:1; both fall monotonically with quality, so a binary search finds it), then keeps the smallest
+result that also fits the byte cap. On a large picture the search runs on a *proxy*: a mosaic of
+full-resolution tiles sampled across the picture, scored at the scales the whole picture would be
+scored at. Compression artefacts are local (8×8 and 16×16 blocks, tiles aligned to them), so the
+proxy needs nearly the same quality as the whole. The whole picture is then encoded where the proxy
+points, its real scores correct the proxy's bias, and the search finishes on the whole picture only
+if the corrected guess still falls short: about seven encodes of one megapixel and two of the whole
+picture per format, instead of seven of the whole.
+
+``encode_for_web`` adds a JPEG for downloads when the smallest file is a WebP or an AVIF: the
+lowest JPEG quality that meets the same floors, which the search has already found.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, features
 
 from .errors import EncodeError
 from .exif import JPEG_EXIF_LIMIT, restored_exif_bytes
-from .ssim import SsimReference
+from .fidelity import DETAIL_FLOOR, SCREEN_FLOOR, Fidelity, FidelityReference, Floors
 
 # The search never goes below 40: under it, JPEG's 8×8 blocks and WebP's smearing show as soon as a
 # phone zooms in, which an SSIM measured at screen size cannot see. Above 95 a JPEG grows fast and
@@ -41,60 +45,118 @@ class Encoded:
     """One encoded picture, ready to write to the gallery."""
 
     data: bytes
-    format: str  # "JPEG" or "WEBP"
+    format: str  # "JPEG", "WEBP" or "AVIF"
     quality: int
-    ssim: float  # against the picture it was encoded from, as :func:`~restore_dagster.imaging.ssim` measures
+    ssim: float  # at screen scale, against the picture it was encoded from, as :func:`~restore_dagster.imaging.ssim` measures
+    detail_1to1: float  # share of the fine texture kept at full resolution (see :mod:`~restore_dagster.imaging.fidelity`)
     width: int
     height: int
+
+    @property
+    def fidelity(self) -> Fidelity:
+        return Fidelity(self.ssim, self.detail_1to1)
+
+
+@dataclass
+class WebEncoding:
+    """The file to show (the smallest that meets the floors) and a JPEG for downloads (the same
+    object when the smallest is a JPEG): every program opens a JPEG, not yet every one an AVIF."""
+
+    web: Encoded
+    download: Encoded
 
 
 def encode_smallest(
     image: Image.Image,
-    ssim_floor: float = 0.97,
+    ssim_floor: float = SCREEN_FLOOR,
     max_bytes: int = 4_000_000,
     formats: tuple[str, ...] = ("JPEG", "WEBP"),
     exif: bytes = b"",
     comment: str = "",
     icc_profile: bytes | None = None,
+    detail_floor_1to1: float = DETAIL_FLOOR,
 ) -> Encoded:
-    """The smallest encoding among ``formats`` with SSIM ≥ ``ssim_floor`` and at most ``max_bytes`` bytes.
+    """The smallest encoding among ``formats`` whose SSIM is ≥ ``ssim_floor`` on a screen and that
+    keeps ≥ ``detail_floor_1to1`` of the fine texture at 1:1, in at most ``max_bytes`` bytes.
 
     ``exif`` (a scan's kept EXIF) is written with ``comment`` added as UserComment, as the
     ImageDescription when the photo has none, and for JPEG as a COM marker too. Raises
     :class:`EncodeError` naming, for each format, what it reached, when none meets both limits:
     the caller decides whether to relax the floor, raise the cap or shrink the picture.
     """
+    return encode_for_web(image, ssim_floor, max_bytes, formats, exif, comment, icc_profile, detail_floor_1to1, download=False).web
+
+
+def encode_for_web(
+    image: Image.Image,
+    ssim_floor: float = SCREEN_FLOOR,
+    max_bytes: int = 4_000_000,
+    formats: tuple[str, ...] = ("JPEG", "WEBP"),
+    exif: bytes = b"",
+    comment: str = "",
+    icc_profile: bytes | None = None,
+    detail_floor_1to1: float = DETAIL_FLOOR,
+    download: bool = True,
+) -> WebEncoding:
+    """:func:`encode_smallest`'s file, and with ``download`` a JPEG for downloads beside it.
+
+    The JPEG is the lowest quality meeting the same floors, found by the same search (JPEG is
+    searched even when not among ``formats``); the byte cap does not apply to it, since it is a
+    download, not what the page loads. When no JPEG quality reaches the floors, the highest allowed
+    is kept and its scores say so.
+    """
     unknown = [name for name in formats if name.upper() not in _ENCODERS]
     if unknown or not formats:
         raise ValueError(f"encode_smallest: formats must be a non-empty subset of {tuple(_ENCODERS)}, got {formats!r}")
+    if "AVIF" in (name.upper() for name in formats) and not features.check("avif"):
+        raise ValueError("encode_smallest: this Pillow was built without AVIF (libavif); leave AVIF out of the formats")
     if image.width == 0 or image.height == 0:
         raise ValueError(f"encode_smallest: cannot encode a zero-size image ({image.width}×{image.height})")
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     if image.mode == "RGB" and _exactly_grey(image):
         image = image.convert("L")  # JPEG then stores one channel instead of three; WebP has no grey mode
-    reference = SsimReference(image)
-    proxy = _proxy(image, reference.scale)
+    floors = Floors(ssim_floor, detail_floor_1to1)
+    reference = FidelityReference(image)
+    proxy = _proxy(image, reference.screen_scale)
+    metadata = _Metadata(exif, comment, icc_profile, image.size)
     passing: list[Encoded] = []
     failures: list[str] = []
-    for name in formats:
-        outcome = _best_for_format(_ENCODERS[name.upper()], image, reference, proxy, ssim_floor, max_bytes, exif, comment, icc_profile)
-        if isinstance(outcome, Encoded):
-            passing.append(outcome)
+    jpeg: Encoded | None = None
+    names = [name.upper() for name in formats]
+    for name in names:
+        smallest = min((len(encoded.data) for encoded in passing), default=None)
+        # JPEG is searched through even when another format already won: it is the download.
+        beat = smallest if (name != "JPEG" or not download) else None
+        outcome = _best_for_format(_ENCODERS[name], image, reference, proxy, floors, metadata, beat)
+        if name == "JPEG":
+            jpeg = outcome.encoded
+        if outcome.pruned:
+            continue
+        if outcome.failure:
+            failures.append(outcome.failure)
+        elif len(outcome.encoded.data) > max_bytes:
+            failures.append(f"{name}: quality {outcome.encoded.quality} is the lowest to reach "
+                            f"{outcome.encoded.fidelity.describe()} and takes {len(outcome.encoded.data):,} bytes")
         else:
-            failures.append(outcome)
+            passing.append(outcome.encoded)
     if not passing:
         raise EncodeError(
-            f"no encoding of the {image.width}×{image.height} picture reaches SSIM {ssim_floor} within {max_bytes:,} bytes: "
-            + "; ".join(failures)
+            f"no encoding of the {image.width}×{image.height} picture reaches SSIM {ssim_floor} on a screen and "
+            f"keeps {detail_floor_1to1} of its detail at 1:1 within {max_bytes:,} bytes: " + "; ".join(failures)
         )
-    return min(passing, key=lambda encoded: len(encoded.data))
+    web = min(passing, key=lambda encoded: len(encoded.data))
+    if not download or web.format == "JPEG":
+        return WebEncoding(web, web)
+    if jpeg is None:
+        jpeg = _best_for_format(_Jpeg, image, reference, proxy, floors, metadata).encoded
+    return WebEncoding(web, jpeg)
 
 
 @dataclass
 class _Proxy:
     image: Image.Image
-    reference: SsimReference
+    reference: FidelityReference
 
 
 def _proxy(image: Image.Image, scale: float) -> _Proxy:
@@ -103,7 +165,7 @@ def _proxy(image: Image.Image, scale: float) -> _Proxy:
     A long thin strip (a panorama under two tiles high) is searched whole: tiles would not fit.
     """
     if image.width * image.height <= _PROXY_PIXELS or min(image.size) < 2 * _TILE:
-        return _Proxy(image, SsimReference(image, scale))
+        return _Proxy(image, FidelityReference(image, scale))
     per_side = max(1, math.isqrt(_PROXY_PIXELS // (_TILE * _TILE)))
     mosaic = Image.new(image.mode, (per_side * _TILE, per_side * _TILE))
     lefts = _spread(image.width, per_side)
@@ -112,7 +174,7 @@ def _proxy(image: Image.Image, scale: float) -> _Proxy:
         for column, left in enumerate(lefts):
             tile = image.crop((left, top, left + _TILE, top + _TILE))
             mosaic.paste(tile, (column * _TILE, row * _TILE))
-    return _Proxy(mosaic, SsimReference(mosaic, scale))
+    return _Proxy(mosaic, FidelityReference(mosaic, scale))
 
 
 def _spread(length: int, count: int) -> list[int]:
@@ -121,73 +183,101 @@ def _spread(length: int, count: int) -> list[int]:
     return [min(last, (round(last * index / max(count - 1, 1)) // 16) * 16) for index in range(count)]
 
 
+@dataclass
+class _Outcome:
+    """A format's lowest quality meeting the floors (or its highest allowed, with ``failure`` saying why
+    not), or ``pruned``: the proxy says it would be far larger than a format that already passed."""
+
+    encoded: Encoded | None
+    failure: str = ""
+    pruned: bool = False
+
+
+# A format is dropped before its full-size encodes when the proxy predicts a file this much larger
+# than the smallest that already passed: the proxy's tiles sample the whole picture, so its bytes per
+# pixel predict the whole's within a few per cent (a grainy 4K photo's WebP at quality 89: 0.9 s of
+# encoding each, twice, to lose to a JPEG half its size).
+_PRUNE_MARGIN = 1.3
+
+
 def _best_for_format(
-    encoder: type[_Jpeg] | type[_Webp],
+    encoder: type[_Jpeg] | type[_Webp] | type[_Avif],
     image: Image.Image,
-    reference: SsimReference,
+    reference: FidelityReference,
     proxy: _Proxy,
-    floor: float,
-    max_bytes: int,
-    exif: bytes,
-    comment: str,
-    icc_profile: bytes | None,
-) -> Encoded | str:
-    """The lowest passing quality's full encoding, or a sentence saying why this format fails.
+    floors: Floors,
+    metadata: _Metadata,
+    beat: int | None = None,
+) -> _Outcome:
+    """The lowest passing quality's full encoding; ``pruned`` when the proxy predicts more than
+    :data:`_PRUNE_MARGIN` times ``beat`` bytes (the smallest file found so far) for it.
 
     1. Bisect the quality on the proxy. 2. Encode the whole picture there: the difference between
-    its SSIM and the proxy's is the proxy's bias on this picture. 3. Bisect the proxy again
-    against the floor corrected by that bias, and encode the whole picture there. 4. Only if that
+    its scores and the proxy's is the proxy's bias on this picture. 3. Bisect the proxy again
+    against the floors corrected by that bias, and encode the whole picture there. 4. Only if that
     still falls short, bisect on the whole picture between it and the lowest quality known to pass.
-    Usually two full encodes, rarely more than four.
+    Usually two full encodes, rarely more than four. At 1:1 the proxy's tiles are a sample of the
+    same measure, so its bias there is small and the second guess is often the first.
     """
     name = encoder.name
-    if name == "WEBP" and max(image.size) > _WEBP_MAX_SIDE:
-        return f"WEBP: {image.width}×{image.height} exceeds WebP's {_WEBP_MAX_SIDE}-pixel side limit"
-    metadata = _Metadata(exif, comment, icc_profile, image.size)
-    proxy_scores: dict[int, float] = {}
-    full: dict[int, tuple[bytes, float]] = {}
+    low, high = QUALITY_RANGE
+    if encoder.max_side and max(image.size) > encoder.max_side:
+        # Nothing to encode: a placeholder outcome whose failure the caller reports.
+        placeholder = Encoded(b"", name, high, 0.0, 0.0, image.width, image.height)
+        return _Outcome(placeholder, f"{name}: {image.width}×{image.height} exceeds {name}'s {encoder.max_side}-pixel side limit")
+    proxy_scores: dict[int, Fidelity] = {}
+    proxy_bytes: dict[int, int] = {}
+    full: dict[int, tuple[bytes, Fidelity]] = {}
 
-    def proxy_score(quality: int) -> float:
+    def proxy_score(quality: int) -> Fidelity:
         if quality not in proxy_scores:
-            proxy_scores[quality] = proxy.reference.score(_decode(encoder.encode(proxy.image, quality)))
+            data = encoder.encode(proxy.image, quality)
+            proxy_bytes[quality] = len(data)
+            proxy_scores[quality] = proxy.reference.score(_decode(data))
         return proxy_scores[quality]
 
-    def full_score(quality: int) -> float:
+    def full_score(quality: int) -> Fidelity:
         if quality not in full:
             data = encoder.encode(image, quality, metadata)
             full[quality] = data, reference.score(_decode(data))
         return full[quality][1]
 
-    low, high = QUALITY_RANGE
-    first = _lowest_passing(proxy_score, floor, low, high) or high
-    bias = full_score(first) - proxy_score(first)
-    second = _lowest_passing(proxy_score, floor - bias, low, high) or high
-    if full_score(second) >= floor:
+    first = _lowest_passing(proxy_score, floors, low, high) or high
+    if beat is not None and proxy.image is not image:
+        proxy_score(first)  # (already scored by the bisection; this makes sure its size is known)
+        predicted = proxy_bytes[first] * (image.width * image.height) / (proxy.image.width * proxy.image.height)
+        if predicted > _PRUNE_MARGIN * beat:
+            return _Outcome(None, f"{name}: about {predicted:,.0f} bytes predicted at quality {first}", pruned=True)
+    bias = full_score(first).minus(proxy_score(first))
+    second = _lowest_passing(proxy_score, floors.lowered(bias), low, high) or high
+    if full_score(second).meets(floors):
         quality = second
     else:
         # The answer lies above the corrected guess and at or below the lowest quality already
         # known to pass on the whole picture (the first guess, when it passed).
-        known_pass = min((q for q, (_, score) in full.items() if score >= floor), default=high)
-        quality = _lowest_passing(full_score, floor, second + 1, known_pass)
+        known_pass = min((q for q, (_, score) in full.items() if score.meets(floors)), default=high)
+        quality = _lowest_passing(full_score, floors, second + 1, known_pass)
+    failure = ""
     if quality is None:
-        return f"{name}: SSIM {full_score(high):.4f} at quality {high}, the highest allowed, is below the floor"
+        quality = high
+        failure = f"{name}: {full_score(high).describe()} at quality {high}, the highest allowed, is below the floor"
     data, achieved = full[quality]
-    if len(data) > max_bytes:
-        return f"{name}: quality {quality} is the lowest to reach SSIM {achieved:.4f} and takes {len(data):,} bytes"
-    return Encoded(data=data, format=name, quality=quality, ssim=achieved, width=image.width, height=image.height)
+    encoded = Encoded(data=data, format=name, quality=quality, ssim=achieved.screen, detail_1to1=achieved.detail,
+                      width=image.width, height=image.height)
+    return _Outcome(encoded, failure)
 
 
-def _lowest_passing(score: Callable[[int], float], floor: float, low: int, high: int) -> int | None:
-    """The lowest quality in [low, high] scoring ≥ floor, assuming scores rise with quality; None if none does."""
+def _lowest_passing(score: Callable[[int], Fidelity], floors: Floors, low: int, high: int) -> int | None:
+    """The lowest quality in [low, high] meeting the floors, assuming scores rise with quality; None if none does."""
     if low > high:
         return None
     while low < high:
         middle = (low + high) // 2
-        if score(middle) >= floor:
+        if score(middle).meets(floors):
             high = middle
         else:
             low = middle + 1
-    return low if score(low) >= floor else None
+    return low if score(low).meets(floors) else None
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -206,6 +296,7 @@ class _Metadata:
 
 class _Jpeg:
     name = "JPEG"
+    max_side = 65535
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
@@ -230,6 +321,7 @@ class _Jpeg:
 
 class _Webp:
     name = "WEBP"
+    max_side = _WEBP_MAX_SIDE
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
@@ -246,7 +338,29 @@ class _Webp:
         return buffer.getvalue()
 
 
-_ENCODERS = {"JPEG": _Jpeg, "WEBP": _Webp}
+class _Avif:
+    name = "AVIF"
+    max_side = 0  # AV1 allows 65536; the settings' long_side stops at 16384
+
+    @staticmethod
+    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
+        """AVIF (AV1 through libaom, Pillow's default codec), speed 10, 4:2:0.
+
+        On a 4K grainy photo speed 10 was 1.3–1.5× faster than 8 and 4× faster than 6 for a file
+        1–4 % larger at the same 1:1 SSIM (BENCHMARKS.md): the search encodes a dozen candidates."""
+        buffer = io.BytesIO()
+        options: dict = {"quality": quality, "speed": 10, "subsampling": "4:2:0"}
+        if metadata is not None:
+            exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size)
+            if exif:
+                options["exif"] = exif
+            if metadata.icc_profile:
+                options["icc_profile"] = metadata.icc_profile
+        (image if image.mode == "RGB" else image.convert("RGB")).save(buffer, "AVIF", **options)
+        return buffer.getvalue()
+
+
+_ENCODERS = {"JPEG": _Jpeg, "WEBP": _Webp, "AVIF": _Avif}
 
 
 def _exactly_grey(image: Image.Image) -> bool:

@@ -37,30 +37,36 @@ def _inner(plane: np.ndarray) -> np.ndarray:
     return plane[margin:-margin, margin:-margin]
 
 
+def luma(image: Image.Image) -> np.ndarray:
+    """Pillow's integer BT.601 luma as float32, like the authors' rgb2gray: several times faster than
+    float maths on a 4K picture, and a half-level rounding is far below what SSIM can see."""
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    grey = image if image.mode == "L" else image.convert("L")
+    return np.asarray(grey, dtype=np.float32)
+
+
 class SsimReference:
     """One image's SSIM statistics, kept so that many candidates can be scored against it cheaply."""
 
-    def __init__(self, reference: Image.Image, scale: float | None = None) -> None:
-        self.size = reference.size
+    def __init__(self, reference: Image.Image | np.ndarray, scale: float | None = None) -> None:
+        self.size = reference.size if isinstance(reference, Image.Image) else (reference.shape[1], reference.shape[0])
         # The scale is fixed by the reference so that crops of a large picture can be scored at the
         # same scale as the whole picture would be.
-        self.scale = area_scale(reference.size, SSIM_MAX_PIXELS) if scale is None else scale
+        self.scale = area_scale(self.size, SSIM_MAX_PIXELS) if scale is None else scale
         self._x = self._plane(reference)
         self._mu_x = _blur(self._x)
         self._var_x = _blur(self._x * self._x) - self._mu_x * self._mu_x
 
-    def _plane(self, image: Image.Image) -> np.ndarray:
-        # Pillow's integer BT.601 luma, like the authors' rgb2gray: several times faster than float
-        # maths on a 4K picture, and a half-level rounding is far below what SSIM can see.
-        if image.mode not in ("L", "RGB"):
-            image = image.convert("RGB")
-        grey = image if image.mode == "L" else image.convert("L")
-        return resize_plane(np.asarray(grey, dtype=np.float32), self.scale).astype(np.float64)
+    def _plane(self, image: Image.Image | np.ndarray) -> np.ndarray:
+        grey = image if isinstance(image, np.ndarray) else luma(image)
+        return resize_plane(grey, self.scale).astype(np.float64)
 
-    def score(self, candidate: Image.Image) -> float:
-        """Mean SSIM of ``candidate`` (same size as the reference) against the reference."""
-        if candidate.size != self.size:
-            raise ValueError(f"ssim: image sizes differ: {self.size[0]}×{self.size[1]} vs {candidate.size[0]}×{candidate.size[1]}")
+    def score(self, candidate: Image.Image | np.ndarray) -> float:
+        """Mean SSIM of ``candidate`` (same size as the reference, or its :func:`luma`) against the reference."""
+        size = candidate.size if isinstance(candidate, Image.Image) else (candidate.shape[1], candidate.shape[0])
+        if size != self.size:
+            raise ValueError(f"ssim: image sizes differ: {self.size[0]}×{self.size[1]} vs {size[0]}×{size[1]}")
         y = self._plane(candidate)
         mu_y = _blur(y)
         var_y = _blur(y * y) - mu_y * mu_y

@@ -126,7 +126,12 @@ class LycheeGallery(Gallery):
 
     # -- publishing --------------------------------------------------------------------------------
 
-    def publish(self, source: str, data: bytes, extension: str) -> str:
+    def publish(self, source: str, data: bytes, extension: str, download: bytes | None = None) -> str:
+        if download is not None and extension.lower().lstrip(".") == "avif":
+            # Lychee takes AVIF only from v7.0 (LycheeOrg/Lychee#3893, FileExtensionService) and its
+            # thumbnails then need AVIF in the server's GD or Imagick; Lychee's own download button
+            # serves the uploaded file. The JPEG works on every version and in every program.
+            data, extension = download, "jpg"
         photo, album = self._find(source)
         target = self._destination_album(album)
         digest = hashlib.sha1(data).hexdigest()

@@ -251,11 +251,18 @@ class Library:
         except OSError:
             raise NotFound(f"no restoration of {photo.filename!r} in album {photo.album!r}") from None
 
-    def restoration_path(self, photo: Photo, restorations: dict[str, Path] | None = None) -> Path | None:
-        """The photo's published restoration; pass ``gallery.restorations(album)`` to look up many with one listing."""
+    def restoration_path(self, photo: Photo, restorations: dict[str, Path] | None = None, download: bool = False) -> Path | None:
+        """The photo's published restoration; pass ``gallery.restorations(album)`` to look up many with one listing.
+
+        ``download``: the JPEG kept beside a WebP or AVIF restoration for downloads, where there is one.
+        """
         if restorations is None:
-            restorations = self.gallery.restorations(photo.album)
+            restorations = (self.gallery.restoration_downloads if download else self.gallery.restorations)(photo.album)
         return restorations.get(FolderGallery.restoration_name(photo.filename))
+
+    def restoration_paths(self, photo: Photo) -> list[Path]:
+        """Every file of the photo's restoration (the one shown and its download JPEG)."""
+        return self.gallery.restoration_files(photo.album).get(FolderGallery.restoration_name(photo.filename), [])
 
     def rename_photo(self, folder: str, filename: str, title: str) -> Photo:
         photo = self.photo(folder, filename)
@@ -320,7 +327,7 @@ class Library:
         item_id = _new_id()
         target = self.trash_root / item_id
         with self._lock(folder):
-            restoration = self.restoration_path(photo)
+            restorations = self.restoration_paths(photo)
             (target / PUBLISHED_DIRNAME).mkdir(parents=True)
             with self.web.connect() as db:
                 row = db.execute("SELECT * FROM photos WHERE album = ? AND filename = ?", (folder, filename)).fetchone()
@@ -328,8 +335,9 @@ class Library:
                 db.execute("INSERT INTO trash VALUES (?, 'photo', ?, ?, ?, ?, ?)", (item_id, folder, filename, photo.title, json.dumps(meta), time.time()))
                 db.execute("DELETE FROM photos WHERE album = ? AND filename = ?", (folder, filename))
             os.replace(self.original_path(photo), target / filename)
-            if restoration is not None and restoration.exists():
-                os.replace(restoration, target / PUBLISHED_DIRNAME / restoration.name)
+            for restoration in restorations:  # the one shown and its download JPEG go together
+                if restoration.exists():
+                    os.replace(restoration, target / PUBLISHED_DIRNAME / restoration.name)
         return item_id
 
     def trash_album(self, folder: str) -> str:

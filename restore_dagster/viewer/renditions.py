@@ -22,13 +22,16 @@ from restore_dagster.imaging.decode import FORMATS as _FORMATS  # the same decod
 
 SIZES = {"thumb": 360, "screen": 2048}
 _FAST_MODES = {"RGB", "L", "P", "RGBA", "LA", "YCbCr"}
+# A restoration may be an AVIF (web_formats); a scan never is (the pipeline does not decode it).
+_RESTORATION_FORMATS = (*_FORMATS, "AVIF")
 # Decoding a big scan takes a few hundred MB: at most two at once on a two-core server.
 _DECODERS = threading.BoundedSemaphore(2)
 
 
 def _fast_open(path: Path, reader: BinaryIO, side: int) -> Image.Image | None:
     """The common case cheaply: JPEG's draft mode decodes at 1/2–1/8 scale. None for exotic modes."""
-    with Image.open(reader, formats=_FORMATS) as image:
+    formats = _RESTORATION_FORMATS if path.suffix.lower() == ".avif" else _FORMATS
+    with Image.open(reader, formats=formats) as image:
         width, height = image.size
         if width * height > DEFAULT_MAX_PIXELS:
             raise ImageTooLarge(f"{path}: {width}×{height} pixels is over the limit")

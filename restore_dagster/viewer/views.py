@@ -27,9 +27,9 @@ from restore_dagster.viewer.repair_edits import repair_panel
 from restore_dagster.viewer.services import Services
 from restore_dagster.viewer.states import PhotoStatus
 
-# Python's mimetypes lacks WebP before 3.13; these are the only suffixes the gallery holds.
+# Python's mimetypes lacks WebP before 3.13 and AVIF before 3.14; these are the only suffixes the gallery holds.
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
-               ".tiff": "image/tiff", ".webp": "image/webp", ".bmp": "image/bmp"}
+               ".tiff": "image/tiff", ".webp": "image/webp", ".bmp": "image/bmp", ".avif": "image/avif"}
 KINDS = ("thumb", "screen", "original", "restored", "restored-thumb")
 IMMUTABLE = "private, max-age=31536000, immutable"
 BROKEN_SVG = (
@@ -201,7 +201,8 @@ def media(request: Request, scope: Scope, filename: str, kind: str, download: bo
     photo = find_photo(svc, scope, filename)
     source = svc.library.original_path(photo)
     if kind.startswith("restored"):
-        source = svc.library.restoration_path(photo)
+        # A download gets the JPEG kept beside a WebP or AVIF: every program opens it.
+        source = svc.library.restoration_path(photo, download=download and kind == "restored")
         if source is None:
             raise HTTPException(404, "this photo has no restoration yet")
     cache = IMMUTABLE if request.query_params.get("v") else "private, no-cache"

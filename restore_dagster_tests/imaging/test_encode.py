@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from restore_dagster.imaging import EncodeError, decode_stage_file, encode_png, encode_smallest, ssim, write_png_bytes
+from restore_dagster.imaging import (
+    EncodeError, Floors, decode_stage_file, encode_for_web, encode_png, encode_smallest, fidelity, ssim, write_png_bytes,
+)
 from restore_dagster.imaging.encode import QUALITY_RANGE, _Jpeg, _Webp
 from restore_dagster.imaging.exif import DATE_TIME_ORIGINAL, EXIF_IFD, IMAGE_DESCRIPTION, ORIENTATION, USER_COMMENT, read_user_comment
 
@@ -74,12 +76,12 @@ def test_the_byte_cap_rules_out_a_format_that_needs_more(photo):
 
 
 def test_an_impossible_cap_raises_saying_what_each_format_reached(photo):
-    with pytest.raises(EncodeError, match=r"within 2,000 bytes: JPEG: quality \d+ is the lowest to reach SSIM 0\.9\d+ and takes [\d,]+ bytes; WEBP: "):
+    with pytest.raises(EncodeError, match=r"within 2,000 bytes: JPEG: quality \d+ is the lowest to reach SSIM 0\.9\d+ on screen, detail 0\.\d+ at 1:1 and takes [\d,]+ bytes; WEBP: "):
         encode_smallest(photo, ssim_floor=0.93, max_bytes=2_000)
 
 
 def test_an_impossible_floor_raises(photo):
-    with pytest.raises(EncodeError, match=r"reaches SSIM 0\.99999 .*JPEG: SSIM 0\.\d+ at quality 95, the highest allowed, is below the floor"):
+    with pytest.raises(EncodeError, match=r"reaches SSIM 0\.99999 .*JPEG: SSIM 0\.\d+ on screen, detail 0\.\d+ at 1:1 at quality 95, the highest allowed, is below the floor"):
         encode_smallest(photo, ssim_floor=0.99999, formats=("JPEG",))
 
 
@@ -148,3 +150,57 @@ def test_stage_pngs_are_lossless(tmp_path):
 
     assert np.array_equal(np.asarray(decode_stage_file(path)), np.asarray(original))
     assert write_png_bytes(original) == encode_png(original)
+
+
+def test_avif_is_encoded_and_meets_the_floors(photo):
+    encoded = encode_smallest(photo, ssim_floor=0.93, formats=("AVIF",), exif=source_exif(), comment=NOTE)
+
+    assert encoded.format == "AVIF" and decoded(encoded.data).format == "AVIF"
+    assert encoded.ssim >= 0.93 and encoded.detail_1to1 >= 0.90
+    assert encoded.fidelity == fidelity(photo, decoded(encoded.data).convert("RGB"))
+    assert decoded(encoded.data).getexif()[IMAGE_DESCRIPTION] == NOTE
+
+
+def test_a_jpeg_for_downloads_comes_with_a_webp_or_avif(photo):
+    both = encode_for_web(photo, ssim_floor=0.93, formats=("WEBP",))
+
+    assert both.web.format == "WEBP" and both.download.format == "JPEG"
+    assert decoded(both.download.data).format == "JPEG"
+    assert both.download.fidelity.meets(Floors(0.93, 0.90)), "the download meets the same floors"
+    assert both.download.quality == encode_smallest(photo, ssim_floor=0.93, formats=("JPEG",)).quality
+
+
+def test_a_jpeg_web_file_is_its_own_download(photo):
+    both = encode_for_web(photo, ssim_floor=0.93, formats=("JPEG",))
+
+    assert both.download is both.web
+
+
+def test_the_download_jpeg_ignores_the_byte_cap(photo):
+    """The cap is the page's budget; the download takes what the floors need."""
+    webp = encode_smallest(photo, ssim_floor=0.93, formats=("WEBP",))
+
+    both = encode_for_web(photo, ssim_floor=0.93, formats=("JPEG", "WEBP"), max_bytes=len(webp.data))
+
+    assert both.web.format == "WEBP"
+    assert len(both.download.data) > len(webp.data) and both.download.format == "JPEG"
+
+
+def test_a_format_predicted_far_larger_than_the_best_is_dropped_before_full_size_encodes(monkeypatch):
+    from restore_dagster.imaging import encode as encode_module
+    from restore_dagster.imaging.fidelity import FidelityReference
+
+    large = noisy_rgb((1400, 900), seed=5)  # above the proxy threshold
+    reference = FidelityReference(large)
+    proxy = encode_module._proxy(large, reference.screen_scale)
+    metadata = encode_module._Metadata(b"", "", None, large.size)
+    sizes = []
+    original = _Webp.encode
+    monkeypatch.setattr(_Webp, "encode", staticmethod(lambda image, quality, meta=None: sizes.append(image.size) or original(image, quality, meta)))
+
+    pruned = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=1)
+    assert pruned.pruned and "bytes predicted" in pruned.failure
+    assert large.size not in sizes, "no full-size encode for a format that cannot win"
+
+    kept = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=10**9)
+    assert not kept.pruned and kept.encoded.format == "WEBP" and large.size in sizes

@@ -33,8 +33,10 @@ def _resources(layout):
 
 
 def _published_file(layout, album: str, scan: str):
-    [path] = [p for p in (layout.gallery / album / "restored").iterdir() if p.name.startswith(scan + ".restored.")]
-    return path
+    """The restoration shown (a WebP's download JPEG beside it carries the same note)."""
+    from restore_dagster.gallery import FolderGallery
+
+    return FolderGallery(layout.gallery).restorations(album)[scan + ".restored"]
 
 
 def _exif_note(path) -> str:

@@ -38,8 +38,15 @@ def test_two_uploads_are_restored_and_published(layout, resources, instance):
         assert materialized(instance, stage) == {"family-1962/beach", "family-1962/wedding"}, stage
 
     restored = sorted(p.name for p in (layout.gallery / "Family 1962" / "restored").iterdir())
-    assert [name.rsplit(".", 1)[0] for name in restored] == ["Beach.png.restored", "Wedding.jpg.restored"]
-    assert all(name.rsplit(".", 1)[1] in ("jpg", "webp") for name in restored)
+    kinds = {base: sorted(n.rsplit(".", 1)[1] for n in restored if n.rsplit(".", 1)[0] == base) for base in
+             {name.rsplit(".", 1)[0] for name in restored}}
+    assert sorted(kinds) == ["Beach.png.restored", "Wedding.jpg.restored"]
+    # A JPEG, or a WebP with a JPEG of it for downloads beside it.
+    assert all(extensions in (["jpg"], ["jpg", "webp"]) for extensions in kinds.values()), kinds
+    for key, base in (("family-1962/beach", "Beach.png.restored"), ("family-1962/wedding", "Wedding.jpg.restored")):
+        compressed = read_record(layout, "compressed", key).metadata
+        assert ("download" in compressed) == (kinds[base] == ["jpg", "webp"])
+        assert compressed["detail_1to1"] >= compressed["detail_floor_1to1"] and compressed["ssim"] >= compressed["ssim_floor"]
     for path in (layout.gallery / "Family 1962" / "restored").iterdir():
         with Image.open(path) as image:
             assert max(image.size) == 96

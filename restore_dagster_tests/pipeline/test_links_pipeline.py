@@ -38,6 +38,6 @@ def test_links_are_never_followed_from_listing_to_publishing(layout, resources, 
     assert materialized(instance, "published") == {"al/real"}
     failure = read_failure(layout, "al/swapped")
     assert failure and "symbolic link" in failure["reason"], failure
-    assert [p.name.split(".")[0] for p in (layout.gallery / "al" / "restored").iterdir()] == ["real"]
+    assert {p.name.split(".")[0] for p in (layout.gallery / "al" / "restored").iterdir()} == {"real"}
     assert not (outside / "album" / "restored").exists() and sorted(p.name for p in outside.iterdir()) == ["album", "secret.jpg"]
     assert file_digest(secret) == before
