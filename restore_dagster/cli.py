@@ -5,7 +5,8 @@
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
     restore-photos settings KEY|album:NAME|defaults [--noise-level N] [--render-factor N] [--model M] [--input-size N] [--colorize on|off|auto]
-                                         [--repair on|off|auto] [--repair-threshold P] [--reset]
+                                         [--repair on|off|auto] [--repair-threshold P]
+                                         [--long-side N] [--max-magnification X] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
@@ -212,6 +213,7 @@ def cmd_settings(args, layout: Layout) -> int:
         "input_size": args.input_size,
         "colorize": args.colorize, "long_side": args.long_side,
         "repair": args.repair, "repair_threshold": args.repair_threshold,
+        "max_magnification": args.max_magnification,
     }
     if args.key == DEFAULTS_KEY:
         if args.reset:
@@ -385,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scratch and dust repair: auto (skips masks too large to be damage), on or off")
     settings.add_argument("--repair-threshold", type=float,
                           help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
+    settings.add_argument("--max-magnification", type=float,
+                          help="upscale to at most this many times the scan's long side, 1-64 (default 4)")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)
