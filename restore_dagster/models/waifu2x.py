@@ -25,7 +25,7 @@ Decisions where the model alone does not say:
   1 pixel). A pass over the line keeps more than half of its output; one under it would throw most
   away (952 → 1904 → 3808 → 1920 kept a quarter) and, measured against the originals of
   downscaled photos (``bench/bench_waifu2x.py --plan``), a second pass adds no fidelity over the
-  Lanczos finish there (PSNR −0.03…+0.01 dB, SSIM +0.0006) while costing 4× the first pass.
+  Lanczos finish there (PSNR −0.08…−0.02 dB, SSIM +0.0003…+0.0007) while costing 4× the first pass.
 * ``max_magnification`` caps the result at that many times the scan's long side: a 256-pixel scan
   with a 3840 target and a cap of 4 comes out at 1024, not blown up 15× (pixels, not detail).
 * Alpha (RGBA, LA, PA, palette with transparency) is kept: colour goes through the network, alpha is
