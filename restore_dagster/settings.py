@@ -42,6 +42,10 @@ class PhotoSettings:
     max_bytes: int = 4_000_000
     repair: str = "auto"  # scratch and dust repair: auto decides from the detected damage
     repair_threshold: float = 0.4  # the scratch detector's probability cut (BOPBTL's own default)
+    # The upscaled long side is at most this many times the scan's: past it waifu2x adds pixels, not
+    # detail (measured: the second 2x pass gains nothing over Lanczos; BENCHMARKS.md). 4 lets a
+    # 480-pixel wallet print fill a 1920-pixel screen; a 256-pixel thumbnail stops at 1024.
+    max_magnification: float = 4.0
 
     def __post_init__(self):
         if self.model in LEGACY_MODELS:
@@ -74,6 +78,8 @@ class PhotoSettings:
             problems.append(f"repair must be one of {REPAIR_MODES}, not {self.repair!r}")
         if not 0.05 <= self.repair_threshold <= 0.95:
             problems.append(f"repair_threshold must be between 0.05 and 0.95, not {self.repair_threshold}")
+        if not 1 <= self.max_magnification <= 64:  # also refuses NaN
+            problems.append(f"max_magnification must be between 1 and 64, not {self.max_magnification}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 

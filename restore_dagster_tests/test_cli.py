@@ -76,3 +76,14 @@ def test_settings_for_an_album_and_the_ddcolor_knob(layout, tmp_path, capsys):
     assert "input_size must be a multiple of 32" in capsys.readouterr().err
     assert main(["settings", "album:wedding", "--reset"]) == 0
     assert SettingsStore(layout.state).get("wedding/a").model == "deoldify-stable"
+
+
+def test_settings_max_magnification(layout, capsys):
+    from restore_dagster.settings import SettingsStore
+
+    assert main(["settings", "defaults", "--max-magnification", "3"]) == 0
+    assert "max_magnification" in capsys.readouterr().out
+    assert SettingsStore(layout.state).get("any/photo").max_magnification == 3
+    assert main(["settings", "defaults", "--max-magnification", "0.5"]) == 2
+    assert "max_magnification must be between 1 and 64" in capsys.readouterr().err
+    assert SettingsStore(layout.state).get("any/photo").max_magnification == 3

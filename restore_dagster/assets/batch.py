@@ -53,6 +53,7 @@ class RestoreConfig(dg.Config):
     max_bytes: int | None = None
     repair: str | None = None
     repair_threshold: float | None = None
+    max_magnification: float | None = None
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -1,4 +1,5 @@
-"""upscaled: waifu2x UpPhoto denoise and 2x passes up to the target long side (4K by default)."""
+"""upscaled: waifu2x UpPhoto denoise and 2x passes up to the target long side (4K by default), capped at a
+magnification of the scan (4x by default); the record says how many passes ran and why."""
 import dagster as dg
 
 from restore_dagster import imaging
@@ -14,10 +15,12 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
 
     repaired = job.upstream("repaired")  # the scan with its scratches and dust painted out
     settings = job.settings
+    plan = None
     if job.touchup:
         image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
     else:
         source = imaging.decode_stage_file(repaired.file)
+        plan = waifu2x.plan_upscale(source.size, settings.long_side, settings.max_magnification)
         image = waifu2x.upscale_to(
             source,
             long_side=settings.long_side,
@@ -25,6 +28,7 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
             device=job.gpu.torch_device,
             model=job.gpu.upphoto,  # a getter: later 2x passes use the scale-only network, cached too
             progress=job.progress.tiles if job.progress else None,  # tiles over all passes, for the log and web
+            max_magnification=settings.max_magnification,
         )
         model_note = "waifu2x UpPhoto"
     out = job.output("upscaled", "png")
@@ -33,11 +37,16 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
         "width": image.width,
         "height": image.height,
         "bytes": out.stat().st_size,
-        "target_long_side": settings.long_side,
+        # What this photo aims at: the configured long side, or less where the magnification cap holds it.
+        "target_long_side": settings.long_side if plan is None else max(plan.final_size),
+        "configured_long_side": settings.long_side,
+        "max_magnification": settings.max_magnification,
         "noise_level": settings.noise_level,
         "model": model_note,
         "device": job.gpu.torch_device,
     }
+    if plan is not None:
+        record.update(passes=plan.passes, capped=plan.capped, plan=plan.reason)
     return StageOutput(out, record, {"preview": preview_markdown("upscaled", imaging.preview_data_uri(image))})
 
 
@@ -53,7 +62,7 @@ def target_size_check(done):
         check_name="reached_target_size",
         passed=not misses,
         metadata={"applicable": True, "photos_checked": len(checked), "missed": dg.MetadataValue.json(misses)},
-        description="long side equals the configured target" if not misses else f"{len(misses)} photo(s) off target",
+        description="long side equals the target (the configured one, or the magnification cap's)" if not misses else f"{len(misses)} photo(s) off target",
     )]
 
 
@@ -62,9 +71,11 @@ def target_size_check(done):
     deps=["repaired"],
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("reached_target_size", asset="upscaled",
-                                   description="The upscaled photo's long side is exactly the configured target.")],
-    description="waifu2x UpPhoto (upconv_7 photo): denoise and 2x passes until the long side reaches the target "
-    "(3840 by default), then a Lanczos downscale to exactly the target.",
+                                   description="The upscaled photo's long side is exactly its target: the configured "
+                                   "one, or max_magnification times the scan's where that is smaller.")],
+    description="waifu2x UpPhoto (upconv_7 photo): a denoising 2x pass, more 2x passes only while over sqrt(2) is "
+    "still missing to the target (3840 by default, at most max_magnification (4) times the scan), then a Lanczos "
+    "resize to exactly the target.",
 )
 def upscaled(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource, gpu: GpuResource):
     yield from run_stage(context, "upscaled", storage, upscale_photo, config, gpu, target_size_check)

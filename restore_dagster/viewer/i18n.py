@@ -136,6 +136,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "repair_off": {"en": "Never", "zh": "不修复"},
     "repair_threshold": {"en": "Scratch detection threshold", "zh": "划痕检测阈值"},
     "repair_threshold_note": {"en": "0.05 to 0.95; lower finds more scratches (0.4 is the usual).", "zh": "0.05 到 0.95；越低找到的划痕越多（通常 0.4）。"},
+    "max_magnification": {"en": "Largest enlargement", "zh": "最大放大倍数"},
+    "max_magnification_note": {"en": "1 to 64 times the scan's size; beyond 4 a small scan gains pixels, not detail.", "zh": "扫描尺寸的 1 到 64 倍；小扫描放大超过 4 倍只多像素，不多细节。"},
     "repair_applied": {"en": "Repaired: {regions} places, {coverage}% of the photo", "zh": "已修复：{regions} 处，占照片的 {coverage}%"},
     "repair_not_applied": {"en": "Not repaired", "zh": "没有修复"},
     "repair_weights_missing": {"en": "Not repaired: weights missing", "zh": "没有修复：缺少模型权重"},

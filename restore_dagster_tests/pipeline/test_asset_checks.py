@@ -57,3 +57,19 @@ def test_within_budget_over_no_photo_is_not_applicable():
     (result,) = budget_check({})
     assert result.passed and result.description == "not applicable: no photo succeeded in this run"
     assert result.metadata["applicable"].value is False
+
+
+def test_reached_target_size_accepts_the_magnification_cap(layout, resources, instance):
+    from restore_dagster.lineage import read_record
+    from restore_dagster.settings import SettingsStore
+
+    SettingsStore(layout.state).set_defaults(max_magnification=2)  # the 40×30 scan may grow to 80, not 96
+    write_scan(layout.gallery / "al" / "small.jpg", seed=1)
+    drain(instance, resources)
+    record = read_record(layout, "upscaled", "al/small").metadata
+    assert (record["width"], record["height"]) == (80, 60)
+    assert record["target_long_side"] == 80 and record["configured_long_side"] == 96
+    assert record["passes"] == 1 and record["capped"] is True
+    assert "2× the scan's 40 px" in record["plan"]
+    evaluation = latest_check(instance, "upscaled", "reached_target_size")
+    assert evaluation.passed and evaluation.metadata["photos_checked"].value == 1

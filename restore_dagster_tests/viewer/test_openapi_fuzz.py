@@ -240,6 +240,7 @@ VALID_BODIES = {
         "render_factor": st.integers(7, 64), "model": st.sampled_from(MODELS),
         "noise_level": st.sampled_from(NOISE_LEVELS), "colorize": st.sampled_from(COLORIZE_MODES),
         "repair": st.sampled_from(REPAIR_MODES), "repair_threshold": st.floats(0.05, 0.95),
+        "max_magnification": st.floats(1, 64),
     }),
     "POST /albums/{album}/photos/{photo}/repair-mask": st.integers(1, 40).map(lambda w: {"file": _painted_png((64, 48), w)}),
     "POST /login": st.just({"password": OWNER_PASSWORD, "next": "/albums"}),

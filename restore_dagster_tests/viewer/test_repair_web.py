@@ -315,6 +315,22 @@ def test_settings_accept_and_validate_repair_and_threshold(app, owner, layout):
     assert (stored.repair, stored.repair_threshold, stored.render_factor) == ("on", 0.25, 20)
 
 
+def test_settings_accept_and_validate_the_magnification_cap(app, owner, layout):
+    photo_url, key = _scanned(app, layout)
+    form = {"render_factor": 35, "model": "artistic", "noise_level": 1, "colorize": "auto", "csrf_token": csrf_of(owner)}
+    assert 'name="max_magnification"' in owner.get(photo_url).text and 'value="4.0"' in owner.get(photo_url).text
+    response = owner.post(photo_url + "/settings", data={**form, "max_magnification": "2.5"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert SettingsStore(layout.state).get(key).max_magnification == 2.5
+    for bad in ("0.5", "65", "nan", "inf", "big"):
+        response = owner.post(photo_url + "/settings", data={**form, "max_magnification": bad}, follow_redirects=False)
+        assert response.status_code == 422, (bad, response.text)
+    assert SettingsStore(layout.state).get(key).max_magnification == 2.5, "a refused change stores nothing"
+    # A form without the field (an older page) keeps it as it is.
+    assert owner.post(photo_url + "/settings", data=form, follow_redirects=False).status_code == 303
+    assert SettingsStore(layout.state).get(key).max_magnification == 2.5
+
+
 def test_the_editor_says_when_a_hand_repaired_image_makes_corrections_wait(app, owner, layout):
     photo_url, key = _scanned(app, layout)
     assert "mask-hand-repaired" not in owner.get(photo_url).text
