@@ -23,6 +23,7 @@ LEGACY_MODELS = {"artistic": "deoldify-artistic", "stable": "deoldify-stable"}
 DDCOLOR_INPUT_STRIDE, DDCOLOR_INPUT_SIZES = 32, (64, 2048)
 FORMATS = ("JPEG", "WEBP")
 REPAIR_MODES = ("auto", "on", "off")
+TONE_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class PhotoSettings:
     max_bytes: int = 4_000_000
     repair: str = "auto"  # scratch and dust repair: auto decides from the detected damage
     repair_threshold: float = 0.4  # the scratch detector's probability cut (BOPBTL's own default)
+    tone: str = "auto"  # tone and colour restoration: auto corrects only prints measured faded, fogged or cast
 
     def __post_init__(self):
         if self.model in LEGACY_MODELS:
@@ -65,6 +67,8 @@ class PhotoSettings:
             problems.append(f"repair must be one of {REPAIR_MODES}, not {self.repair!r}")
         if not 0.05 <= self.repair_threshold <= 0.95:
             problems.append(f"repair_threshold must be between 0.05 and 0.95, not {self.repair_threshold}")
+        if self.tone not in TONE_MODES:
+            problems.append(f"tone must be one of {TONE_MODES}, not {self.tone!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 

@@ -5,6 +5,7 @@ from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_write_bytes
+from restore_dagster.imaging.keep_levels import keep_levels
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
 
@@ -14,6 +15,7 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
 
     repaired = job.upstream("repaired")  # the scan with its scratches and dust painted out
     settings = job.settings
+    levels = None
     if job.touchup:
         image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
     else:
@@ -27,6 +29,8 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
             progress=job.progress.tiles if job.progress else None,  # tiles over all passes, for the log and web
         )
         model_note = "waifu2x UpPhoto"
+        # The networks darken a little on every pass (−0.5 level at mid-grey, −1 in the highlights): undone here.
+        image, levels = keep_levels(image, source)
     out = job.output("upscaled", "png")
     atomic_write_bytes(out, imaging.encode_png(image))
     record = {
@@ -38,6 +42,8 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
         "model": model_note,
         "device": job.gpu.torch_device,
     }
+    if levels is not None:
+        record["levels_kept"] = levels.to_json()
     return StageOutput(out, record, {"preview": preview_markdown("upscaled", imaging.preview_data_uri(image))})
 
 
