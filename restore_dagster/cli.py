@@ -5,7 +5,7 @@
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
     restore-photos settings KEY|album:NAME|defaults [--noise-level N] [--render-factor N] [--model M] [--input-size N] [--colorize on|off|auto]
-                                         [--repair on|off|auto] [--repair-threshold P] [--reset]
+                                         [--repair on|off|auto] [--repair-threshold P] [--tone on|off|auto] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
@@ -33,6 +33,7 @@ from restore_dagster.settings import (
     MODELS,
     NOISE_LEVELS,
     REPAIR_MODES,
+    TONE_MODES,
     album_setting_name,
 )
 
@@ -211,7 +212,7 @@ def cmd_settings(args, layout: Layout) -> int:
         "noise_level": args.noise_level, "render_factor": args.render_factor, "model": args.model,
         "input_size": args.input_size,
         "colorize": args.colorize, "long_side": args.long_side,
-        "repair": args.repair, "repair_threshold": args.repair_threshold,
+        "repair": args.repair, "repair_threshold": args.repair_threshold, "tone": args.tone,
     }
     if args.key == DEFAULTS_KEY:
         if args.reset:
@@ -385,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scratch and dust repair: auto (skips masks too large to be damage), on or off")
     settings.add_argument("--repair-threshold", type=float,
                           help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
+    settings.add_argument("--tone", choices=TONE_MODES,
+                          help="tone and colour restoration: auto (faded prints only), on or off")
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)

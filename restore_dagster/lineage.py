@@ -24,12 +24,14 @@ from restore_dagster.keys import split_key
 from restore_dagster.settings import PhotoSettings
 
 # Bump a stage's salt when its algorithm changes in a way that should redo existing outputs.
-STAGE_SALT = {"scanned": "1", "repaired": "1", "upscaled": "1", "colorized": "1", "compressed": "1", "published": "2"}
+STAGE_SALT = {"scanned": "1", "repaired": "1", "toned": "1", "upscaled": "2", "colorized": "1", "compressed": "1", "published": "2"}
 # published 2: restorations are named after the whole upload name (``a.jpg.restored.webp``), so
 # ``a.jpg`` and ``a.png`` no longer share one; every photo is re-published once under its new name.
+# upscaled 2: the result keeps its source's levels (imaging/keep_levels.py): waifu2x had darkened every photo.
 STAGE_SETTINGS = {
     "scanned": (),
     "repaired": ("repair", "repair_threshold"),
+    "toned": ("tone",),
     "upscaled": ("noise_level", "long_side"),
     "colorized": ("colorize", "model", "render_factor"),
     "compressed": ("ssim_floor", "max_bytes"),

@@ -51,6 +51,7 @@ class RestoreConfig(dg.Config):
     max_bytes: int | None = None
     repair: str | None = None
     repair_threshold: float | None = None
+    tone: str | None = None
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -13,13 +13,13 @@ from restore_dagster.resources import GpuResource, StorageResource
 def upscale_photo(job: PhotoJob) -> StageOutput:
     from restore_dagster.models import waifu2x
 
-    repaired = job.upstream("repaired")  # the scan with its scratches and dust painted out
+    toned = job.upstream("toned")  # the scan repaired, its tone and colour restored
     settings = job.settings
     levels = None
     if job.touchup:
         image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
     else:
-        source = imaging.decode_stage_file(repaired.file)
+        source = imaging.decode_stage_file(toned.file)
         image = waifu2x.upscale_to(
             source,
             long_side=settings.long_side,
@@ -65,7 +65,7 @@ def target_size_check(done):
 
 @stage_asset(
     gpu=True,
-    deps=["repaired"],
+    deps=["toned"],
     kinds={"pytorch"},
     check_specs=[dg.AssetCheckSpec("reached_target_size", asset="upscaled",
                                    description="The upscaled photo's long side is exactly the configured target.")],

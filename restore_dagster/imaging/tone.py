@@ -47,6 +47,8 @@ DULL_LEVELS = 20.0
 CAST_SPREAD = 16.0
 # The contrast a curve may add: a nearly flat picture (fog, a blank sheet) is not stretched into noise.
 MAX_STRETCH = 4.0
+# The share of the main contrast kept between the robust ends and the picture's real extremes.
+KEEP_AT_ENDS = 0.5
 # Saturation given back: proportional to how much the ends were stretched (the dyes faded as the
 # range did), at most MAX_SATURATION.
 MAX_SATURATION = 1.35
@@ -122,24 +124,25 @@ def measure(image: Image.Image, grey: bool) -> ToneMeasure:
     return ToneMeasure(tuple(float(e[0]) for e in ends), tuple(float(e[1]) for e in ends), grey)
 
 
-def levels_curve(black: float, white_point: float, white: float = TARGET_WHITE) -> np.ndarray:
-    """256 output levels: ``black``→TARGET_BLACK and ``white_point``→``white``, straight between; below
-    and above, straight lines to 0 and 255, so the darkest and brightest few are compressed, never
-    clipped. The stretch is limited to MAX_STRETCH."""
+def levels_curve(black: float, white_point: float, white: float = TARGET_WHITE,
+                 lowest: float = 0.0, highest: float = 255.0) -> np.ndarray:
+    """256 output levels taking ``black``→TARGET_BLACK and ``white_point``→``white`` in a straight line.
+
+    ``lowest`` and ``highest`` are the darkest and brightest levels the picture really has (its
+    extremes, not percentiles): they go to 0 and 255, and the few levels between them and the
+    percentiles keep at least KEEP_AT_ENDS of the main contrast. A small real highlight (a glint, a
+    white collar) brighter than the 99.5th percentile is thereby kept in gradations, not clipped or
+    squeezed into two levels; the targets give way when needed. Contrast is limited to MAX_STRETCH.
+    """
     levels = np.arange(256, dtype=np.float64)
-    target_white, white = white, white_point
-    span = target_white - TARGET_BLACK
-    if white - black < span / MAX_STRETCH:  # too flat to stretch fully: widen around the middle
-        middle, half = (black + white) / 2, span / MAX_STRETCH / 2
-        black, white = max(0.5, middle - half), min(254.5, middle + half)
-    black, white = min(black, TARGET_BLACK + 120), max(white, black + 1.0)
-    inside = np.clip((levels - black) / (white - black), 0.0, 1.0)
-    curve = TARGET_BLACK + span * inside
-    below = levels < black
-    curve[below] = levels[below] * (TARGET_BLACK / black) if black > 0 else TARGET_BLACK
-    above = levels > white
-    if white < 255:
-        curve[above] = target_white + (levels[above] - white) * (255.0 - target_white) / (255.0 - white)
+    black, white_point = float(black), max(float(white_point), float(black) + 1.0)
+    lowest, highest = min(float(lowest), black), max(float(highest), white_point)
+    gain = min((white - TARGET_BLACK) / (white_point - black), MAX_STRETCH,
+               255.0 / ((white_point - black) + KEEP_AT_ENDS * ((highest - white_point) + (black - lowest))))
+    out_black = max(TARGET_BLACK, KEEP_AT_ENDS * gain * (black - lowest))
+    out_white = min(out_black + gain * (white_point - black), 255.0 - KEEP_AT_ENDS * gain * (highest - white_point))
+    out_black = out_white - gain * (white_point - black)
+    curve = np.interp(levels, [lowest, black, white_point, highest], [0.0, out_black, out_white, 255.0])
     return np.clip(curve, 0.0, 255.0)
 
 
@@ -153,9 +156,9 @@ def _within_gamut(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 def _restore_grey(image: Image.Image, measured: ToneMeasure) -> tuple[Image.Image, dict]:
-    curve = levels_curve(measured.black[0], measured.white[0])
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     old = luma(rgb)
+    curve = levels_curve(measured.black[0], measured.white[0], TARGET_WHITE, float(old.min()), float(old.max()))
     new = np.interp(old, np.arange(256), curve).astype(np.float32)
     # Scale each pixel's colour with its luminance: its chromaticity (the print's tone) is kept; where
     # that would push a channel past 255 the tint is reduced there instead.
@@ -172,7 +175,8 @@ def _restore_colour(image: Image.Image, measured: ToneMeasure) -> tuple[Image.Im
     # no white in it (a cat, a lawn) keeps its brightness (measured: ΔE00 0.66× the faded input
     # against 0.71× with every channel's white pushed to TARGET_WHITE).
     white_target = max(TARGET_BLACK + 1.0, min(max(measured.white), TARGET_WHITE))
-    curves = [levels_curve(measured.black[c], measured.white[c], white=white_target) for c in range(3)]
+    extremes = image.convert("RGB").getextrema()
+    curves = [levels_curve(measured.black[c], measured.white[c], white_target, *extremes[c]) for c in range(3)]
     lut = [int(v) for curve in curves for v in np.rint(curve)]
     levelled = image.convert("RGB").point(lut)
     # The dyes lost saturation as the print lost range: give some back in proportion to the stretch.
