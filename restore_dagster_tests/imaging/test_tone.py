@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 from skimage.color import deltaE_ciede2000, rgb2lab
 
+from restore_dagster.imaging import colourfulness
 from restore_dagster.imaging.dye_fade import fade_colour_print
 from restore_dagster.imaging.tone import measure, restore_tone
 from restore_dagster_tests.conftest import FIXTURES
@@ -15,6 +16,11 @@ PHOTOS = ["astronaut_128x128.png", "coffee_150x100.png", "chelsea_150x100.png"]
 
 def photo(name: str) -> Image.Image:
     return Image.open(FIXTURES / "imaging" / name).convert("RGB")
+
+
+def clipped_share(image: Image.Image) -> float:
+    rgb = np.asarray(image)
+    return float(((rgb == 0) | (rgb == 255)).any(axis=-1).mean())
 
 
 def delta_e(a: Image.Image, b: Image.Image) -> float:
@@ -32,6 +38,8 @@ def test_faded_colour_prints_come_closer_to_the_photographs(cast):
         assert restored.size == faded.size and restored.mode == "RGB"
         errors.append((delta_e(clean, faded), delta_e(clean, restored)))
         assert errors[-1][1] < errors[-1][0], (name, errors[-1])  # every print improves
+        assert colourfulness(restored) > colourfulness(faded) + 3  # the dyes' saturation comes back...
+        assert clipped_share(restored) <= clipped_share(clean) + 0.005  # ...without flattening skin at 0 or 255
     before, after = (float(np.mean(e)) for e in zip(*errors))
     # The cat has no white and no black in it, so per-channel ends overcorrect it (0.9×): the
     # neutral-ended photographs carry the mean (bench/bench_tone.py measures more).
