@@ -104,3 +104,14 @@ def test_a_hand_toned_image_replaces_the_stage(layout, resources, instance):
     toned = read_record(layout, "toned", "al/one")
     assert toned.metadata["tone"].startswith("touch-up")
     assert np.abs(mean_rgb(read_record(layout, "upscaled", "al/one").file) - (200, 30, 30)).max() < 2
+
+
+def test_the_cli_sets_the_tone(layout, capsys):
+    from restore_dagster.cli import main
+
+    assert main(["settings", "defaults", "--tone", "off"]) == 0
+    assert SettingsStore(layout.state).defaults.tone == "off"
+    assert "tone = off" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse refuses what is not a mode
+        main(["settings", "defaults", "--tone", "sometimes"])
+    assert SettingsStore(layout.state).defaults.tone == "off"
