@@ -47,6 +47,7 @@ TARGET_BLACK, TARGET_WHITE = 4.0, 250.0
 # 0–11 (the darkest channel), faded at the benchmark's lightest strength (0.25) 30–40.
 FOG_LEVEL = 16.0
 DULL_LEVELS = 20.0
+# Channels' ends this far apart are reported as a possible cast (recorded, not decisive: see faded).
 CAST_SPREAD = 16.0
 # The contrast a curve may add: a nearly flat picture (fog, a blank sheet) is not stretched into noise.
 MAX_STRETCH = 4.0
