@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python bench/bench_specks.py
 	$(BIN)/python bench/bench_scratch.py
 	$(BIN)/python bench/bench_lama.py
+	$(BIN)/python bench/bench_tone.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -19,7 +19,7 @@ DESCRIPTION_COLUMNS = ["date", "caption", "place", "people"]
 # state: restored, pending (not processed yet), failed, or "<step> pending" (e.g. "colour pending"):
 # published without an optional step whose model is missing; pending_steps names those steps.
 COLUMNS = ["key", "album", "name", "state", "reason", "pending_steps", "stage_done", "source_bytes", "width", "height",
-           "published_bytes", "format", "repair", "colorized", "noise_level", "model", "render_factor", "seconds", "location",
+           "published_bytes", "format", "repair", "tone", "colorized", "noise_level", "model", "render_factor", "seconds", "location",
            *DESCRIPTION_COLUMNS]
 
 
@@ -75,6 +75,7 @@ def build_catalogue(layout: Layout, registry: Registry, settings: SettingsStore)
             "published_bytes": meta["published"].get("bytes"),
             "format": meta["published"].get("format"),
             "repair": meta["repaired"].get("repair"),  # what the repair did: "repaired 3 region(s), ...", "off: ..."
+            "tone": meta["toned"].get("tone"),  # what the tone step did: "colour print: ... (blacks lifted to 45)", "off: ..."
             "colorized": meta["colorized"].get("colorized"),
             "noise_level": photo_settings.noise_level,
             "model": photo_settings.model,

@@ -7,7 +7,7 @@
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
     restore-photos settings KEY|album:NAME|defaults [--noise-level N] [--render-factor N] [--model M] [--input-size N] [--colorize on|off|auto]
-                                         [--repair on|off|auto] [--repair-threshold P]
+                                         [--repair on|off|auto] [--repair-threshold P] [--tone on|off|auto]
                                          [--long-side N] [--max-magnification X] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
@@ -36,6 +36,7 @@ from restore_dagster.settings import (
     MODELS,
     NOISE_LEVELS,
     REPAIR_MODES,
+    TONE_MODES,
     album_setting_name,
 )
 
@@ -221,7 +222,7 @@ def cmd_settings(args, layout: Layout) -> int:
         "noise_level": args.noise_level, "render_factor": args.render_factor, "model": args.model,
         "input_size": args.input_size,
         "colorize": args.colorize, "long_side": args.long_side,
-        "repair": args.repair, "repair_threshold": args.repair_threshold,
+        "repair": args.repair, "repair_threshold": args.repair_threshold, "tone": args.tone,
         "ssim_floor": args.ssim_floor, "detail_floor_1to1": args.detail_floor, "web_formats": args.web_formats,
         "max_magnification": args.max_magnification,
     }
@@ -399,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scratch and dust repair: auto (skips masks too large to be damage), on or off")
     settings.add_argument("--repair-threshold", type=float,
                           help="the scratch detector's probability cut, 0.05-0.95 (default 0.4; lower finds more)")
+    settings.add_argument("--tone", choices=TONE_MODES,
+                          help="tone and colour restoration: auto (faded prints only), on or off")
     settings.add_argument("--ssim-floor", type=float, help="lowest SSIM of the web file on a whole screen (0.97)")
     settings.add_argument("--detail-floor", type=float,
                           help="lowest share of the grain and fine texture the web file keeps at 1:1 (0.90)")

@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-STAGES = ("scanned", "repaired", "upscaled", "colorized", "compressed", "published")
+STAGES = ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed", "published")
 # Stages whose output a user may replace with a hand-edited file (published is a copy of compressed).
-TOUCHUP_STAGES = ("scanned", "repaired", "upscaled", "colorized", "compressed")
+TOUCHUP_STAGES = ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed")
 # Not a stage: the owner's corrections of the repair mask (touchups/repair-mask/<album>/<photo>.png),
 # an input of `repaired` rather than a replacement of its output.
 REPAIR_MASK_DIRNAME = "repair-mask"

@@ -24,15 +24,19 @@ from restore_dagster.keys import split_key
 from restore_dagster.settings import PhotoSettings
 
 # Bump a stage's salt when its algorithm changes in a way that should redo existing outputs.
-STAGE_SALT = {"scanned": "1", "repaired": "1", "upscaled": "2", "colorized": "1", "compressed": "2", "published": "2"}
+STAGE_SALT = {"scanned": "1", "repaired": "1", "toned": "1", "upscaled": "2", "colorized": "1", "compressed": "2",
+              "published": "2"}
 # upscaled 2: the pass plan finishes with a Lanczos resize instead of a mostly discarded pass, and caps the
-# magnification (settings.max_magnification), so most upscaled pictures change.
+# magnification (settings.max_magnification), so most upscaled pictures change; the result also keeps its
+# source's levels (imaging/keep_levels.py: the networks darken a little on every pass).
 # compressed 2: the floor holds at 1:1 too (grain was smeared into blotches); every photo is re-encoded once.
 # published 2: restorations are named after the whole upload name (``a.jpg.restored.webp``), so
 # ``a.jpg`` and ``a.png`` no longer share one; every photo is re-published once under its new name.
+# upscaled 2: the result keeps its source's levels (imaging/keep_levels.py): waifu2x had darkened every photo.
 STAGE_SETTINGS = {
     "scanned": (),
     "repaired": ("repair", "repair_threshold"),
+    "toned": ("tone",),
     "upscaled": ("noise_level", "long_side", "max_magnification"),
     "colorized": ("colorize", "model", "render_factor"),
     "compressed": ("ssim_floor", "detail_floor_1to1", "max_bytes", "web_formats"),

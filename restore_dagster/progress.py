@@ -23,6 +23,7 @@ LOG_EVERY_S = 5.0
 ACTIVITY = {
     "scanned": "reading the scan",
     "repaired": "repairing scratches and dust",
+    "toned": "restoring tone and colour",
     "upscaled": "upscaling",
     "colorized": "colourising",
     "compressed": "compressing",

@@ -29,7 +29,7 @@ from restore_dagster.sensors import RANGE_END, RANGE_START, plan_for_instance
 from restore_dagster.stale_runs import UNFINISHED, free_run_slots, pool_waits, reap_stale_runs
 from restore_dagster.stopping import SignalStop
 
-MAX_ROUNDS = 7  # one round per stage a batch can be stopped at, plus one
+MAX_ROUNDS = 8  # one round per stage a batch can be stopped at, plus one
 STOP_GRACE_S = 10  # after a stop request, how long the current step may take to notice it
 POOL_NOTE_AFTER_S = 3  # say a step waits for the gpu pool once it has waited this long
 POOL_NOTE_EVERY_S = 60

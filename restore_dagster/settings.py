@@ -26,6 +26,7 @@ FORMATS = ("JPEG", "WEBP", "AVIF")
 # smaller than JPEG, and its search costs more than the whole JPEG+WebP one (BENCHMARKS.md, "Web encoding").
 DEFAULT_WEB_FORMATS = "JPEG,WEBP"
 REPAIR_MODES = ("auto", "on", "off")
+TONE_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class PhotoSettings:
     # detail (measured: the second 2x pass gains nothing over Lanczos; BENCHMARKS.md). 4 lets a
     # 480-pixel wallet print fill a 1920-pixel screen; a 256-pixel thumbnail stops at 1024.
     max_magnification: float = 4.0
+    tone: str = "auto"  # tone and colour restoration: auto corrects only prints measured faded, fogged or cast
 
     def __post_init__(self):
         if self.model in LEGACY_MODELS:
@@ -80,6 +82,8 @@ class PhotoSettings:
             problems.append(f"repair_threshold must be between 0.05 and 0.95, not {self.repair_threshold}")
         if not 1 <= self.max_magnification <= 64:  # also refuses NaN
             problems.append(f"max_magnification must be between 1 and 64, not {self.max_magnification}")
+        if self.tone not in TONE_MODES:
+            problems.append(f"tone must be one of {TONE_MODES}, not {self.tone!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 

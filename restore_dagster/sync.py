@@ -133,7 +133,7 @@ def _recorded(layout: Layout, stage: str, key: str) -> str | None:
 
 def _published_is_current(layout: Layout, entry, desired: str, plan: SyncPlan) -> bool:
     # The registry caches the published record's stat signature and fingerprint, so a photo that is
-    # done and unchanged costs one stat instead of reading six records.
+    # done and unchanged costs one stat instead of reading seven records.
     signature = file_signature(record_path(layout, "published", entry.key))
     if signature is None:
         return False

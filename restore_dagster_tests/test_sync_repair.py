@@ -13,7 +13,7 @@ def _changed_stages(before: dict, after: dict) -> list[str]:
 
 
 def test_repaired_sits_between_scanned_and_upscaled():
-    assert STAGES == ("scanned", "repaired", "upscaled", "colorized", "compressed", "published")
+    assert STAGES == ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed", "published")
 
 
 def test_repair_settings_and_weights_change_repaired_and_what_follows_only():

@@ -54,6 +54,7 @@ class RestoreConfig(dg.Config):
     repair: str | None = None
     repair_threshold: float | None = None
     max_magnification: float | None = None
+    tone: str | None = None
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -25,13 +25,15 @@ def restoration_note(job: PhotoJob) -> str:
     parts = []
     if repaired.get("repaired"):
         parts.append(f"scratches and dust painted out by LaMa ({repaired.get('regions')} region(s))")
+    if job.upstream("toned").metadata.get("toned"):
+        parts.append("fading and colour cast corrected")
     parts.append(f"waifu2x UpPhoto noise {upscaled.get('noise_level')} to {upscaled.get('target_long_side')}px")
     if colorized.get("colorized"):
         knob = (f"input_size {colorized.get('input_size')}" if colorized.get("input_size")
                 else f"render_factor {colorized.get('render_factor')}")
         parts.append(f"{colorized.get('model')} {knob} (AI-colourised)")
     # A step skipped for want of its model is said so, never claimed: "no colour yet (colour pending: ...)".
-    above = ("scanned", "repaired", "upscaled", "colorized")
+    above = ("scanned", "repaired", "toned", "upscaled", "colorized")
     for step in pending_steps(job.upstream(s) for s in above):
         partly = step.step == "repair" and repaired.get("repaired")  # specks done, scratch detection waits
         parts.append(f"{'no scratch detection' if partly else 'no ' + step.step} yet ({step.headline})")

@@ -143,6 +143,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "repair_weights_missing": {"en": "Not repaired: weights missing", "zh": "没有修复：缺少模型权重"},
     "repair_how_to_fix": {"en": "How to fix it", "zh": "如何解决"},
     "repair_not_yet": {"en": "Not repaired yet: the repair runs with the next restoration.", "zh": "还没有修复：下次修复照片时会一起修复划痕。"},
+    # Tone and colour restoration (the `toned` stage).
+    "tone_mode": {"en": "Fading and colour cast", "zh": "褪色和偏色"},
+    "tone_auto": {"en": "Automatic (faded prints only)", "zh": "自动（只修复褪色的照片）"},
+    "tone_on": {"en": "Always correct", "zh": "总是校正"},
+    "tone_off": {"en": "Never", "zh": "不校正"},
+    "tone_restored": {"en": "Fading corrected: black and white points and colour balance restored.", "zh": "已校正褪色：恢复了黑白点和色彩平衡。"},
     "repair_made_with": {"en": "On {device} in {seconds} s", "zh": "{device} 上用时 {seconds} 秒"},
     "mask_hint": {"en": "Red is repaired. Paint over scratches and dust that were missed; use the eraser where the repair should leave the photo alone (blue).", "zh": "红色的地方会被修复。漏掉的划痕和污点请涂上；不该修的地方用橡皮擦（显示为蓝色）。"},
     "mask_canvas": {"en": "Repair mask: paint with one finger", "zh": "修复区域：用一根手指涂抹"},

@@ -223,13 +223,14 @@ def photo_settings(
     repair: Annotated[str | None, Form(max_length=10)] = None, repair_threshold: Annotated[float | None, Form()] = None,
     input_size: Annotated[int | None, Form()] = None,
     max_magnification: Annotated[float | None, Form()] = None,
+    tone: Annotated[str | None, Form(max_length=10)] = None,
 ):
     key, url = photo_key(request, album_scope(request, album), photo)
     svc = services(request)
-    try:  # the repair fields, input_size and max_magnification may be left out (an older page): the stored values stay
+    try:  # the repair and tone fields, input_size and max_magnification may be left out (an older page): the stored values stay
         svc.settings.set(key, render_factor=render_factor, model=model, noise_level=noise_level, colorize=colorize,
                          repair=repair, repair_threshold=repair_threshold, input_size=input_size,
-                         max_magnification=max_magnification)
+                         max_magnification=max_magnification, tone=tone)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     # A failure on the old settings no longer applies; the sensor sees new fingerprints and re-runs.

@@ -138,12 +138,13 @@ class StateReader:
 
 def _restoration_details(layout: Layout, key: str) -> dict:
     """What the published restoration was made with, from the stage records (empty when none)."""
-    records = {stage: read_record(layout, stage, key) for stage in ("repaired", "upscaled", "colorized", "published")}
+    records = {stage: read_record(layout, stage, key) for stage in ("repaired", "toned", "upscaled", "colorized", "published")}
     if records["published"] is None:
         return {}
     colour = records["colorized"].metadata if records["colorized"] else {}
     upscale = records["upscaled"].metadata if records["upscaled"] else {}
     repair = records["repaired"].metadata if records["repaired"] else {}
+    tone = records["toned"].metadata if records["toned"] else {}
     published = records["published"].metadata
     return {
         "colorized": bool(colour.get("colorized")),
@@ -155,6 +156,8 @@ def _restoration_details(layout: Layout, key: str) -> dict:
         "repair": repair.get("repair", ""),  # one line: "repaired 3 region(s), 0.42% of the photo", "nothing to repair"
         "repair_regions": repair.get("regions", 0),
         "repair_coverage_percent": repair.get("coverage_percent", 0.0),
+        "toned": bool(tone.get("toned")),
+        "tone": tone.get("tone", ""),  # one line: "colour print: ... (blacks lifted to 45)", "auto: not faded ..."
         "width": published.get("width"),
         "height": published.get("height"),
         "format": published.get("format", ""),

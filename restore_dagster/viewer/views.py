@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
-from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES
+from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
@@ -174,6 +174,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
         request, "photo.html", scope=scope, photo=photo, item=item, describing=describing,
         details=status.details, settings=status.settings if scope.can_edit else None,
         noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES, repair_modes=REPAIR_MODES,
+        tone_modes=TONE_MODES,
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
         neighbours=_neighbours(svc, scope, photo),

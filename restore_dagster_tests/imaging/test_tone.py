@@ -1,0 +1,139 @@
+"""Tone and colour restoration: faded prints improve, unfaded ones are left alone, a print's tone is kept."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from restore_dagster.imaging import colourfulness
+from restore_dagster.imaging.dye_fade import fade_colour_print
+from restore_dagster.imaging.tone import measure, restore_tone
+from restore_dagster_tests.conftest import FIXTURES
+
+PHOTOS = ["astronaut_128x128.png", "coffee_150x100.png", "chelsea_150x100.png"]
+
+
+def photo(name: str) -> Image.Image:
+    return Image.open(FIXTURES / "imaging" / name).convert("RGB")
+
+
+def clipped_share(image: Image.Image) -> float:
+    rgb = np.asarray(image)
+    return float(((rgb == 0) | (rgb == 255)).any(axis=-1).mean())
+
+
+def delta_e(a: Image.Image, b: Image.Image) -> float:
+    return float(deltaE_ciede2000(rgb2lab(np.asarray(a.convert("RGB"))), rgb2lab(np.asarray(b.convert("RGB")))).mean())
+
+
+@pytest.mark.parametrize("cast", ["magenta", "green", "cyan"])
+def test_faded_colour_prints_come_closer_to_the_photographs(cast):
+    errors = []
+    for name in PHOTOS:
+        clean = photo(name)
+        faded = fade_colour_print(clean, 0.75, cast)
+        restored, result = restore_tone(faded, grey=False, mode="auto")
+        assert result.applied and "blacks lifted" in result.summary
+        assert restored.size == faded.size and restored.mode == "RGB"
+        errors.append((delta_e(clean, faded), delta_e(clean, restored)))
+        assert errors[-1][1] < errors[-1][0], (name, errors[-1])  # every print improves
+        assert colourfulness(restored) > colourfulness(faded) + 3  # the dyes' saturation comes back...
+        assert clipped_share(restored) <= clipped_share(clean) + 0.005  # ...without flattening skin at 0 or 255
+    before, after = (float(np.mean(e)) for e in zip(*errors))
+    # The cat has no white and no black in it, so per-channel ends overcorrect it (0.9×): the
+    # neutral-ended photographs carry the mean (bench/bench_tone.py measures more).
+    assert after < 0.75 * before, errors
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_auto_leaves_an_unfaded_photograph_as_it_is(name):
+    clean = photo(name)
+    restored, result = restore_tone(clean, grey=False, mode="auto")
+    assert not result.applied and result.summary.startswith("auto: not faded")
+    assert delta_e(clean, restored) < 0.5
+    assert restored is clean  # not even re-encoded
+
+
+def test_off_passes_the_picture_through_and_still_records_the_measure():
+    faded = fade_colour_print(photo(PHOTOS[0]), 1.0, "magenta")
+    restored, result = restore_tone(faded, grey=False, mode="off")
+    assert restored is faded and not result.applied and result.summary.startswith("off")
+    record = result.to_json()
+    assert record["toned"] is False and record["tone_measure"]["fog"] > 16
+
+
+def test_on_corrects_even_what_auto_would_leave():
+    clean = photo(PHOTOS[0])
+    _, result = restore_tone(clean, grey=False, mode="on")
+    assert result.applied and "tone on" in result.summary
+
+
+def sepia_print(grey: np.ndarray, fog: float = 0.25, dull: float = 0.15) -> Image.Image:
+    """A sepia print whose blacks are fogged and whites dull: paper × (fogged grey)."""
+    level = fog + grey / 255.0 * (1.0 - fog - dull)
+    paper, ink = np.array([1.0, 0.86, 0.66]), np.array([0.2, 0.12, 0.07])
+    rgb = ink + level[..., None] * (paper - ink)
+    return Image.fromarray(np.rint(rgb * 255).astype(np.uint8), "RGB")
+
+
+def hue_of(rgb: np.ndarray) -> np.ndarray:
+    lab = rgb2lab(rgb)
+    return np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+
+
+def test_a_fogged_sepia_print_gets_its_range_back_and_stays_sepia():
+    grey = np.asarray(photo(PHOTOS[0]).convert("L"), np.float64)
+    faded = sepia_print(grey)
+    before = measure(faded, grey=True)
+    assert before.fog > 40 and before.dull > 20
+    restored, result = restore_tone(faded, grey=True, mode="auto")
+    assert result.applied and result.summary.startswith("black-and-white print")
+    after = measure(restored, grey=True)
+    assert after.fog < 8 and after.dull < 8  # black and white points recovered
+    old, new = np.asarray(faded, np.float64), np.asarray(restored, np.float64)
+    mid = (grey > 80) & (grey < 180)  # the tone is kept where it shows: hue in the mid-tones
+    assert abs(np.median(hue_of(new / 255)[mid]) - np.median(hue_of(old / 255)[mid])) < 4
+    assert new[..., 0][mid].mean() > new[..., 2][mid].mean() + 15  # still warm, not neutral grey
+    assert np.abs(new - new.mean(axis=-1, keepdims=True)).max() > 10  # not turned grey
+
+
+def test_real_highlights_are_compressed_not_clipped():
+    grey = np.tile(np.linspace(20, 200, 200), (100, 1))
+    grey[:2, :20] = [[205 + i for i in range(20)]] * 2  # a small specular highlight above the 99.5th percentile
+    faded = Image.fromarray(np.rint(grey).astype(np.uint8)).convert("RGB")
+    restored, result = restore_tone(faded, grey=True, mode="on")
+    top = np.asarray(restored)[:2, :20, 0].astype(int)
+    assert result.applied
+    body = np.asarray(restored)[2:, :, 0]
+    assert np.percentile(body, 99.5) >= 230  # the picture's own white is brought up...
+    assert top.max() == 255 and top.min() > np.percentile(body, 99.5)  # ...and the highlight stays above it
+    assert len(np.unique(top)) >= 10  # in gradations: compressed at most 2×, not clipped flat
+    assert (np.asarray(restored)[..., 0] == 255).sum() <= 2
+
+
+def test_alpha_is_kept():
+    faded = fade_colour_print(photo(PHOTOS[0]), 0.5, "green").convert("RGBA")
+    alpha = Image.linear_gradient("L").resize(faded.size)
+    faded.putalpha(alpha)
+    restored, result = restore_tone(faded, grey=False, mode="auto")
+    assert result.applied and restored.mode == "RGBA"
+    assert restored.getchannel("A").tobytes() == alpha.tobytes()
+
+
+def test_an_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="tone mode"):
+        restore_tone(photo(PHOTOS[0]), grey=False, mode="sometimes")
+
+
+def test_a_toned_print_colourises_from_its_luminance(artistic_weights):
+    """The colouriser reads luminance only: a sepia print colourises as the grey print with its luma."""
+    from restore_dagster.models.deoldify import colorize, load_generator
+
+    grey = np.asarray(photo(PHOTOS[0]).convert("L"), np.float64)
+    sepia = sepia_print(grey, fog=0.0, dull=0.0)
+    neutral = sepia.convert("L").convert("RGB")
+    generator = load_generator("artistic", artistic_weights, device="cpu")
+    a = np.asarray(colorize(sepia, generator, render_factor=8), np.int16)
+    b = np.asarray(colorize(neutral, generator, render_factor=8), np.int16)
+    assert np.abs(a - b).max() <= 3
