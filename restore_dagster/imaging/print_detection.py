@@ -62,19 +62,15 @@ def detect_print(image: Image.Image) -> PrintDetection:
     if min(small.shape[:2]) < 32:
         return _uncropped(None, 0.0, "the picture is too small to look for a print in")
     lab = cv2.cvtColor(cv2.GaussianBlur(small.astype(np.float32) / 255, (0, 0), 1.2), cv2.COLOR_RGB2Lab)
-    best: tuple[float, np.ndarray] | None = None
+    outlines = []
     for candidate in _candidates(small):
         refined = _refine(lab, candidate)
-        if refined is None:
-            continue
-        quad, support = refined
-        score = support * _shape_plausibility(quad, small.shape[:2])
-        area = _area(quad) / (small.shape[0] * small.shape[1])
-        # Among outlines nearly as well supported, the largest: the print, not its picture inside the border.
-        if best is None or score > best[0] + 0.08 or (score > best[0] - 0.08 and area > _area(best[1]) / (small.shape[0] * small.shape[1]) + 0.01):
-            best = (score, quad)
-    if best is None:
+        if refined is not None:
+            quad, support = refined
+            outlines.append((support * _shape_plausibility(quad, small.shape[:2]), quad))
+    if not outlines:
         return _uncropped(None, 0.0, "no print outline was found: the picture is kept whole")
+    best = _choose(outlines, float(np.hypot(*small.shape[:2])))
     confidence, quad = round(float(min(max(best[0], 0.0), 1.0)), 3), best[1]
     corners = quad / scale
     ordered = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
@@ -140,6 +136,44 @@ def perspective_aspect(corners: np.ndarray, frame: tuple[int, int]) -> float:
     inverse = np.linalg.inv(np.array([[np.sqrt(focal2), 0, u0], [0, np.sqrt(focal2), v0], [0, 0, 1]]))
     a, b = inverse @ n2, inverse @ n3
     return float(np.sqrt(np.dot(a, a) / np.dot(b, b)))
+
+
+def _choose(outlines: list[tuple[float, np.ndarray]], diagonal: float) -> tuple[float, np.ndarray]:
+    """The best-supported outline, or one nearly as well supported that surrounds it on all four sides
+    by a band of similar width: the print with its white border around the picture that was found
+    first. An outline wider on one or two sides only has taken in a stripe of the table instead."""
+    # Outlines that several candidates refined to are grouped; agreement breaks near-ties.
+    groups: list[list] = []
+    for score, quad in outlines:
+        for group in groups:
+            if np.abs(group[1] - quad).max() <= 0.005 * diagonal:
+                group[0], group[2] = max(group[0], score), group[2] + 1
+                break
+        else:
+            groups.append([score, quad, 1])
+    groups.sort(key=lambda group: -(group[0] + 0.01 * min(group[2], 5)))
+    outlines = [(score, quad) for score, quad, _ in groups]
+    best = outlines[0]
+    for score, quad in outlines[1:]:
+        if score < best[0] - 0.08:
+            break
+        bands = _bands(best[1], quad)
+        if bands.min() >= 0.004 * diagonal and bands.max() <= 2.5 * bands.min() and bands.max() <= 0.1 * diagonal:
+            best = (score, quad)
+    return best
+
+
+def _bands(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """How far each side of ``outer`` lies outside the same side of ``inner`` (both ordered TL, TR, BR,
+    BL), at the inner side's middle, in pixels; negative where it lies inside."""
+    widths = []
+    for i in range(4):
+        a, b = outer[i], outer[(i + 1) % 4]
+        direction = (b - a) / np.linalg.norm(b - a)
+        outward = np.array([direction[1], -direction[0]])
+        middle = (inner[i] + inner[(i + 1) % 4]) / 2
+        widths.append(float(np.dot(a - middle, outward)))
+    return np.array(widths)
 
 
 def _uncropped(corners, confidence: float, reason: str) -> PrintDetection:
@@ -281,10 +315,12 @@ def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float) -> tu
     counts = hits.sum(axis=1)
     if counts.size == 0:
         return None
-    # Of the lines nearly as well supported as the best, the outermost: the print's own edge, not the
-    # edge of the picture inside its white border.
+    # Of the lines nearly as well supported as the best, the one nearest the outline being refined:
+    # not a parallel grain line of the table nor the picture's edge inside the print's white border
+    # (which of the print's outlines is wanted is decided between whole outlines, the largest wins).
     good = counts >= 0.8 * counts.max()
-    choice = int(np.flatnonzero(good)[np.argmax(predicted[good].mean(axis=1))])
+    centre = (len(offsets) - 1) / 2
+    choice = int(np.flatnonzero(good)[np.argmin(np.abs(predicted[good].mean(axis=1) - centre))])
     inliers = np.flatnonzero(hits[choice])
     if len(inliers) < max(6, samples // 5):
         return None
@@ -316,7 +352,7 @@ def _refine(lab: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float] | Non
     diagonal = float(np.hypot(*lab.shape[:2]))
     current = quad
     support = 0.0
-    for reach in (0.03 * diagonal, 0.012 * diagonal, 0.006 * diagonal):
+    for reach in (0.02 * diagonal, 0.01 * diagonal, 0.005 * diagonal):
         lines = []
         for i in range(4):
             fitted = _fit_side(lab, current[i], current[(i + 1) % 4], max(3.0, round(reach)))
