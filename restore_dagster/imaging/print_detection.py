@@ -217,16 +217,21 @@ def _candidates(rgb: np.ndarray) -> list[np.ndarray]:
     level, _ = cv2.threshold(distance_u8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     masks.append(distance > max(level, ring_spread * 1.2))
     masks.append(_grabcut_foreground(rgb))
-    edges = np.zeros((height, width), np.uint8)
+    # Two edge maps: every clear edge, and only the sharpest (a hand-held print is in focus, the room
+    # behind it is not, and its soft edges would join the print's outline into one shapeless contour).
+    edges, sharp = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
     for channel in (grey, lab[..., 1], lab[..., 2]):
         gradient = cv2.magnitude(cv2.Sobel(channel, cv2.CV_32F, 1, 0), cv2.Sobel(channel, cv2.CV_32F, 0, 1))
         high = max(float(np.percentile(gradient, 90)), 20.0)
         edges |= cv2.Canny(channel, high / 2, high)
+        strong = max(float(np.percentile(gradient, 97)), 40.0)
+        sharp |= cv2.Canny(channel, strong / 1.5, strong)
     edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    sharp = cv2.dilate(sharp, np.ones((3, 3), np.uint8))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, width // 100) | 1,) * 2)
     regions = [cv2.morphologyEx(cv2.morphologyEx(m.astype(np.uint8) * 255, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel) for m in masks]
     candidates = []
-    for source, mode in [(edges, cv2.RETR_LIST)] + [(region, cv2.RETR_EXTERNAL) for region in regions]:
+    for source, mode in [(edges, cv2.RETR_LIST), (sharp, cv2.RETR_LIST)] + [(region, cv2.RETR_EXTERNAL) for region in regions]:
         contours, _ = cv2.findContours(source, mode, cv2.CHAIN_APPROX_SIMPLE)
         for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:6]:
             hull_area = cv2.contourArea(cv2.convexHull(contour))
