@@ -86,7 +86,7 @@ def main() -> None:
             continue
         error = corner_error(detection.corners, shot.corners)
         if error > 0.01:
-            wrong.append(seed)
+            wrong.append((seed, error))
             if args.verbose:
                 print(f"wrong {seed} {shot.scene}: error {error:.3%} confidence {detection.confidence}", flush=True)
             continue
@@ -99,24 +99,31 @@ def main() -> None:
     for index in range(args.clean):
         seed = args.seed * 100_000 + 50_000 + index
         scan = clean_scan(pictures[index % len(pictures)], seed, long_side=max(args.size))
+        start = time.perf_counter()
         if detect_print(scan).cropped:
             clean_cropped.append(seed)
+        seconds.append(time.perf_counter() - start)
         # A phone picture taken so close that the print fills the frame: the print's middle only.
         shot = phone_picture(pictures[index % len(pictures)], seed, size=args.size, fill=(1.4, 1.6))
         if detect_print(shot.image).cropped:
             full_cropped.append(seed)
     count = max(args.count, 1)
-    print(f"phone pictures: {args.count} at {args.size[0]}x{args.size[1]} (scenes: {dict(sorted(by_scene.items()))})")
-    print(f"found (corner error <= 1% of the print's diagonal): {len(errors)}/{args.count} = {len(errors) / count:.1%}"
-          f" (per scene: {', '.join(f'{k} {found_by_scene[k]}/{v}' for k, v in sorted(by_scene.items()))})")
+    if args.count:
+        print(f"phone pictures: {args.count} at {args.size[0]}x{args.size[1]} (scenes: {dict(sorted(by_scene.items()))})")
+        print(f"found (corner error <= 1% of the print's diagonal): {len(errors)}/{args.count} = {len(errors) / count:.1%}"
+              f" (per scene: {', '.join(f'{k} {found_by_scene[k]}/{v}' for k, v in sorted(by_scene.items()))})")
+        print(f"not cropped: {len(missed)} {missed[:20]}")
+        print(f"cropped in the wrong place (error > 1%): {len(wrong)} {[seed for seed, _ in wrong[:20]]}")
+        every = errors + [error for _, error in wrong]
+        if every:
+            print(f"mean corner error over every crop, wrong ones included: {statistics.mean(every):.3%}")
     if errors:
         print(f"mean corner error of those: {statistics.mean(errors):.3%} of the diagonal (median {statistics.median(errors):.3%}, max {max(errors):.3%})")
         print(f"aspect ratio: median error {statistics.median(aspect_errors):.2%}, 95th percentile "
               f"{np.percentile(aspect_errors, 95):.2%}; right print format named {snapped_right}/{len(errors)}")
-    print(f"not cropped: {len(missed)} {missed[:20]}")
-    print(f"cropped in the wrong place (error > 1%): {len(wrong)} {wrong[:20]}")
-    print(f"clean scans cropped: {len(clean_cropped)}/{args.clean} = {len(clean_cropped) / max(args.clean, 1):.1%} {clean_cropped[:20]}")
-    print(f"prints filling the frame cropped: {len(full_cropped)}/{args.clean} {full_cropped[:20]}")
+    if args.clean:
+        print(f"clean scans cropped: {len(clean_cropped)}/{args.clean} = {len(clean_cropped) / max(args.clean, 1):.1%} {clean_cropped[:20]}")
+        print(f"prints filling the frame cropped: {len(full_cropped)}/{args.clean} {full_cropped[:20]}")
     print(f"time per picture: median {statistics.median(seconds):.3f} s, max {max(seconds):.3f} s")
 
 

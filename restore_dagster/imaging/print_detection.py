@@ -37,6 +37,8 @@ SNAP_TOLERANCE = 0.03  # relative difference of long/short ratios within which a
 EDGE_MARGIN = 0.012  # an outline closer than this (share of the picture's side) to an edge is cut off
 FULL_FRAME = 0.9  # an outline covering more than this share of the picture is the whole picture
 MIN_AREA = 0.06  # and one covering less is not the picture's subject
+# A phone's main camera is about 26 mm equivalent: a focal length of 0.6 × the picture's diagonal.
+PHONE_FOCAL = 0.6
 STEP = 1.6  # Lab units per pixel of the smoothed picture: a side's step must be at least this steep
 
 # long side / short side of common print formats, with the names owners use
@@ -82,6 +84,9 @@ def detect_print(image: Image.Image) -> PrintDetection:
                           f"{CROP_CONFIDENCE}): nothing is cropped, a wrong crop is worse than none")
     if area > FULL_FRAME or (low < margin).any() or (high > np.array([width, height]) - margin).any():
         return _uncropped(ordered, confidence, "the print fills the picture or reaches its edge: nothing is cropped")
+    if _framed_by_paper(lab, quad):
+        return _uncropped(ordered, confidence, "the outline found is the picture inside a white border that fills the "
+                          "frame (a clean scan of a bordered print): nothing is cropped")
     size, name = print_size(corners, (width, height))
     shape = f"a {name} print" if name else "a print"
     return PrintDetection(ordered, confidence, True, size, name,
@@ -116,8 +121,9 @@ def perspective_aspect(corners: np.ndarray, frame: tuple[int, int]) -> float:
     """The width / height of the rectangle whose perspective image is ``corners`` (TL, TR, BR, BL).
 
     Zhang & He's method with a centred principal point and square pixels. When the focal length
-    cannot be recovered (opposite sides parallel in the picture: the camera was square to the print,
-    so there is no foreshortening to undo) or comes out implausible, the mean side lengths are used.
+    cannot be recovered (a pair of opposite sides parallel in the picture: the print was tilted about
+    one axis only, or not at all) or comes out implausible, a phone's usual one is assumed
+    (:data:`PHONE_FOCAL`); with no foreshortening at all the result is then the side lengths' ratio.
     """
     tl, tr, br, bl = (np.array([x, y, 1.0]) for x, y in np.asarray(corners, np.float64))
     m1, m2, m3, m4 = tl, tr, bl, br
@@ -126,16 +132,40 @@ def perspective_aspect(corners: np.ndarray, frame: tuple[int, int]) -> float:
     n2, n3 = k2 * m2 - m1, k3 * m3 - m1
     u0, v0 = frame[0] / 2, frame[1] / 2
     diagonal = float(np.hypot(*frame))
-    fallback = side_lengths(np.asarray(corners))
-    if abs(n2[2] * n3[2]) < 1e-9:
-        return fallback[0] / fallback[1]
-    focal2 = -((n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
-               + (n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0)) / (n2[2] * n3[2])
-    if not np.isfinite(focal2) or focal2 <= 0 or not 0.2 * diagonal <= np.sqrt(focal2) <= 8 * diagonal:
-        return fallback[0] / fallback[1]
-    inverse = np.linalg.inv(np.array([[np.sqrt(focal2), 0, u0], [0, np.sqrt(focal2), v0], [0, 0, 1]]))
+    focal = PHONE_FOCAL * diagonal
+    if abs(n2[2] * n3[2]) > 1e-12:
+        focal2 = -((n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
+                   + (n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0)) / (n2[2] * n3[2])
+        if np.isfinite(focal2) and focal2 > 0 and 0.25 * diagonal <= np.sqrt(focal2) <= 4 * diagonal:
+            focal = float(np.sqrt(focal2))
+    inverse = np.linalg.inv(np.array([[focal, 0, u0], [0, focal, v0], [0, 0, 1]]))
     a, b = inverse @ n2, inverse @ n3
     return float(np.sqrt(np.dot(a, a) / np.dot(b, b)))
+
+
+def _framed_by_paper(lab: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether the outline is square to the frame with only an even, plain, light band around it: the
+    picture inside the white border of a print that fills the frame. Cropping there would cut the
+    border off a clean scan; a print lying on a table is rarely square to the frame and centred."""
+    height, width = lab.shape[:2]
+    for i in range(4):
+        dx, dy = quad[(i + 1) % 4] - quad[i]
+        if min(abs(np.degrees(np.arctan2(dy, dx))) % 90, 90 - abs(np.degrees(np.arctan2(dy, dx))) % 90) > 2.5:
+            return False
+    tl, tr, br, bl = quad
+    bands = np.array([(tl[0] + bl[0]) / 2 / width, 1 - (tr[0] + br[0]) / 2 / width, (tl[1] + tr[1]) / 2 / height, 1 - (bl[1] + br[1]) / 2 / height])
+    if bands.max() > 0.15:
+        return False
+    inside = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 255)
+    outside = cv2.erode(255 - inside, np.ones((5, 5), np.uint8)) > 0  # not the blurred edge itself
+    outside[:2], outside[-2:], outside[:, :2], outside[:, -2:] = False, False, False, False  # nor a scanner lid's line
+    if outside.sum() < 20:
+        return False
+    band = lab[outside]
+    lightness, chroma = band[:, 0], np.hypot(band[:, 1], band[:, 2])
+    return bool(np.median(lightness) >= 60 and np.median(chroma) <= 25
+                and np.percentile(np.abs(lightness - np.median(lightness)), 90) <= 10)
 
 
 def _choose(outlines: list[tuple[float, np.ndarray]], diagonal: float) -> tuple[float, np.ndarray]:

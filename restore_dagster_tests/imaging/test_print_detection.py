@@ -76,11 +76,22 @@ def test_a_picture_without_a_print_is_untouched_with_the_reason():
 
 def test_the_aspect_ratio_comes_from_the_perspective_not_the_side_lengths():
     """A 4x6 print tilted 40° away from the camera looks nearly square; the homography knows better."""
-    width, height, focal = 1200, 900, 1000.0
+    width, height, focal = 1200, 900, 900.0  # a phone's focal length: 0.6 × the diagonal
     tilt = np.deg2rad(40)
     rotation = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
     print_corners = np.array([[-3, -2, 0], [3, -2, 0], [3, 2, 0], [-3, 2, 0]], np.float64) @ rotation.T + [0.4, 0.3, 12]
     image = np.c_[focal * print_corners[:, 0] / print_corners[:, 2] + width / 2, focal * print_corners[:, 1] / print_corners[:, 2] + height / 2]
     sides = np.linalg.norm(image[1] - image[0]) / np.linalg.norm(image[3] - image[0])
     assert abs(sides - 1.5) > 0.2  # the naive estimate is far off
+    # Tilted about one axis, top and bottom stay parallel: the focal length cannot be measured and
+    # the phone's usual one is assumed.
     assert perspective_aspect(image, (width, height)) == pytest.approx(1.5, rel=0.005)
+    # Tilted about both axes (and turned), it is measured, whatever the focal length.
+    for focal, yaw, roll in ((700.0, 25, 10), (1500.0, -20, -15)):
+        turn = np.deg2rad(yaw)
+        about_y = np.array([[np.cos(turn), 0, np.sin(turn)], [0, 1, 0], [-np.sin(turn), 0, np.cos(turn)]])
+        spin = np.deg2rad(roll)
+        about_z = np.array([[np.cos(spin), -np.sin(spin), 0], [np.sin(spin), np.cos(spin), 0], [0, 0, 1]])
+        seen = np.array([[-3, -2, 0], [3, -2, 0], [3, 2, 0], [-3, 2, 0]], np.float64) @ (about_y @ rotation @ about_z).T + [0.4, 0.3, 12]
+        image = np.c_[focal * seen[:, 0] / seen[:, 2] + width / 2, focal * seen[:, 1] / seen[:, 2] + height / 2]
+        assert perspective_aspect(image, (width, height)) == pytest.approx(1.5, rel=0.005)
