@@ -1,4 +1,5 @@
-"""scanned: the original decoded into an upright 8-bit RGB image, or the user's touched-up scan."""
+"""scanned: the original decoded into an upright 8-bit RGB image (a photographed print straightened and
+cropped to the print), or the user's touched-up scan."""
 import dagster as dg
 
 from restore_dagster import imaging
@@ -17,7 +18,8 @@ def scan_photo(job: PhotoJob) -> StageOutput:
     detection = None if job.touchup else detect_print(image)
     if detection is not None and detection.cropped:
         image = straighten(image, detection)
-    is_grey, greyness = imaging.is_grey_image(image) if job.touchup or image is not scan.image else (scan.is_grey, scan.greyness)
+    # Measured again on a cropped print: the table around it must not make a grey print read as colour.
+    is_grey, greyness = imaging.is_grey_image(image) if image is not scan.image else (scan.is_grey, scan.greyness)
     out = job.output("scanned", "png")
     atomic_write_bytes(out, imaging.encode_png(image))
     if scan.exif:
@@ -60,7 +62,8 @@ def print_record(detection: PrintDetection | None) -> dict:
     deps=[dg.AssetKey("raw_photo")],
     kinds={"pillow"},
     description="The uploaded scan decoded: EXIF-upright, 8-bit RGB, checked against the pixel limit; "
-    "grey-or-colour and capture date recorded. A file in touchups/scanned/<album>/<photo>.* replaces it.",
+    "grey-or-colour and capture date recorded; a phone picture of a print is straightened and cropped to the print "
+    "when the detection is confident (print_* in the record). A file in touchups/scanned/<album>/<photo>.* replaces it.",
 )
 def scanned(context: dg.AssetExecutionContext, storage: StorageResource):
     yield from run_stage(context, "scanned", storage, scan_photo)
