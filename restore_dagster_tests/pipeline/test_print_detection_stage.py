@@ -39,7 +39,10 @@ def test_scanned_straightens_a_photographed_print_and_records_the_detection(layo
     shot.image.save(phone, quality=95)
     scan = layout.gallery / "al" / "scan.png"
     clean_scan(picture, 1, long_side=360).save(scan)
-    before = {p: file_digest(p) for p in (phone, scan)}
+    grey = layout.gallery / "al" / "grey.jpg"  # a black-and-white print on a brown table
+    grey_print = np.asarray(fixture_photo("chelsea_150x100.png").convert("L").convert("RGB"))
+    phone_picture(grey_print, 2, size=(480, 360), scene="wood").image.save(grey, quality=95)
+    before = {p: file_digest(p) for p in (phone, scan, grey)}
 
     scan_only(instance, resources)
 
@@ -57,4 +60,7 @@ def test_scanned_straightens_a_photographed_print_and_records_the_detection(layo
     assert whole["print_cropped"] is False and whole["print_size"] == "" and whole["print_reason"]
     with Image.open(scan) as original, Image.open(read_record(layout, "scanned", "al/scan").file) as out:
         assert out.size == original.size and np.array_equal(np.asarray(out), np.asarray(original.convert("RGB")))
-    assert {p: file_digest(p) for p in (phone, scan)} == before  # originals untouched
+    # Greyness is measured on the print, not on the table around it.
+    grey_record = read_record(layout, "scanned", "al/grey").metadata
+    assert grey_record["print_cropped"] is True and grey_record["is_grey"] is True
+    assert {p: file_digest(p) for p in (phone, scan, grey)} == before  # originals untouched
