@@ -1,19 +1,23 @@
 """Find one print in a phone picture (on a table, a bed sheet, held in a hand) and straighten it.
 
 How: on a copy whose long side is :data:`WORK_SIDE` pixels, candidate outlines come from closed edge
-contours and from colour segmentations (Otsu thresholds of lightness and saturation, distance from the
-picture's outer ring, where the background is); each candidate is reduced to four corners. Every
-candidate is then refined side by side: along the side's normal, the outermost strong colour step
-is found at evenly spaced points, a straight line is fitted through them robustly, and the corners
-become the intersections of neighbouring lines, so rounded, deckled or thumb-covered corners do not
-matter. The outermost step (not the strongest) keeps the print's white border: the border's inner
-edge against the picture is often the stronger one.
+contours (all clear edges, and the sharpest only: a hand-held print is in focus, the room behind it
+is not) and from segmentations (Otsu thresholds of lightness and saturation, colour distance from the
+picture's outer ring where the background is, GrabCut seeded by that ring); each is reduced to four
+corners. Every candidate is then refined side by side: along the side's normal, colour steps are
+measured at evenly spaced points, the straight line most of them share (RANSAC; the one nearest the
+candidate among nearly equal ones, not a parallel grain line of the table) is fitted through their
+sub-pixel positions, and the corners become the intersections of neighbouring lines, so rounded,
+deckled or thumb-covered corners do not matter. Of the refined outlines, the best supported wins,
+unless a nearly as good one surrounds it with an even band on all four sides: that is the print with
+its white border around the picture, and the border is kept.
 
 Confidence is the share of each side that a straight, sharp step supports (the weakest of the four
 sides counts), scaled down when the outline's shape is implausible. A crop needs confidence ≥
-:data:`CROP_CONFIDENCE` and an outline that keeps a margin from the picture's edges and does not
-cover nearly all of it: a clean scan, or a print that fills the frame, is left as it is, because a
-wrong crop is worse than none.
+:data:`CROP_CONFIDENCE` and an outline that keeps a margin from the picture's edges, does not cover
+nearly all of it, and is not the picture inside the white border of a clean scan (square to the frame
+with an even, plain, light band around it): a clean scan, or a print that fills the frame, is left as
+it is, because a wrong crop is worse than none.
 
 The print's true aspect ratio comes from the perspective (Zhang & He, "Whiteboard scanning and image
 enhancement", 2007: the focal length and the rectangle's aspect from its four corners, with the
@@ -301,10 +305,10 @@ def _grabcut_foreground(rgb: np.ndarray) -> np.ndarray:
 
 
 def _side_steps(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Along the side a→b (clockwise, so the outward normal points left of travel... i.e. away from
-    the centre), at ``samples`` points between 8 % and 92 % of its length, the colour step's strength
-    at each offset in [-reach, reach] along the outward normal. Returns the points, the outward
-    normal, and the strengths [samples, offsets]."""
+    """Along the side a→b of a clockwise (on screen) outline, at ``samples`` points between 8 % and
+    92 % of its length (the corners may be rounded), the colour step's strength at each whole-pixel
+    offset in [-reach, reach] along the outward normal. Returns the points, the outward normal, and
+    the strengths [samples, offsets]."""
     direction = (b - a) / np.linalg.norm(b - a)
     normal = np.array([direction[1], -direction[0]])  # outward for a clockwise (on screen) outline
     ts = np.linspace(0.08, 0.92, samples)
@@ -321,7 +325,7 @@ def _side_steps(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float, sam
 
 def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, float] | None:
     """A line (point, direction) along the side a→b through the steps that most sample points share
-    (RANSAC over pairs of steps), the outermost of nearly equally supported lines; and the share of
+    (RANSAC over pairs of steps), the nearest of nearly equally supported lines; and the share of
     sample points with a step on it."""
     length = float(np.linalg.norm(b - a))
     if length < 8:
