@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python bench/bench_scratch.py
 	$(BIN)/python bench/bench_lama.py
 	$(BIN)/python bench/bench_tone.py
+	$(BIN)/python bench/bench_print_detection.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
