@@ -1,7 +1,10 @@
-"""scanned: the original decoded into an upright 8-bit RGB image, or the user's touched-up scan."""
+"""scanned: the original decoded into an upright 8-bit RGB image, framed and turned, or the user's
+touched-up scan."""
 import dagster as dg
+from PIL import Image
 
 from restore_dagster import imaging
+from restore_dagster.imaging import framing
 from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.partitions import stage_asset
@@ -11,8 +14,13 @@ from restore_dagster.resources import StorageResource
 def scan_photo(job: PhotoJob) -> StageOutput:
     with job.storage.gallery().open_original(job.entry.source) as (original, stream):  # never through a link
         scan = imaging.load_scan(original, stream=stream)  # never writes to the original
-    image = imaging.decode_stage_file(job.touchup) if job.touchup else scan.image
-    is_grey, greyness = imaging.is_grey_image(image) if job.touchup else (scan.is_grey, scan.greyness)
+    if job.touchup:  # the owner's own scan wins over everything, framing included
+        image, framed = imaging.decode_stage_file(job.touchup), {"framing": "none", "rotation": 0}
+    else:
+        image, framed = _framed(scan.image, job.settings)
+    # Measured again on what is kept: a coloured table around a grey print must not make it "colour".
+    same = image is scan.image
+    is_grey, greyness = (scan.is_grey, scan.greyness) if same else imaging.is_grey_image(image)
     out = job.output("scanned", "png")
     atomic_write_bytes(out, imaging.encode_png(image))
     if scan.exif:
@@ -31,15 +39,35 @@ def scan_photo(job: PhotoJob) -> StageOutput:
         "capture_date": scan.capture_date or "",
         "has_exif": bool(scan.exif),
         "original": str(original),
+        **framed,
     }
     return StageOutput(out, record, {"preview": preview_markdown("scan", imaging.preview_data_uri(image))})
+
+
+def _framed(upright: Image.Image, settings) -> tuple[Image.Image, dict]:
+    """The upright scan framed (the owner's corners, else automatic detection) and turned, with the
+    record of what was done. The original file is never touched: this works on the decoded pixels."""
+    record = {"upright_size": f"{upright.width}x{upright.height}"}
+    if settings.frame_corners is not None:
+        image = framing.frame(upright, settings.frame_corners)
+        record.update(framing="manual", frame_corners=[list(p) for p in settings.frame_corners])
+    else:
+        # --- AUTOMATIC PRINT DETECTION goes here (imaging/print_detection.py) ---------------------
+        # detection = detect_print(upright); image = straighten(upright, detection); record
+        # framing="automatic" when it cropped (else "none") and frame_corners as fractions of the
+        # upright size, so the viewer's Frame panel starts from the detected corners.
+        image = upright
+        record["framing"] = "none"
+    record["rotation"] = settings.rotation
+    return framing.rotate(image, settings.rotation), record
 
 
 @stage_asset(
     deps=[dg.AssetKey("raw_photo")],
     kinds={"pillow"},
-    description="The uploaded scan decoded: EXIF-upright, 8-bit RGB, checked against the pixel limit; "
-    "grey-or-colour and capture date recorded. A file in touchups/scanned/<album>/<photo>.* replaces it.",
+    description="The uploaded scan decoded: EXIF-upright, 8-bit RGB, checked against the pixel limit; framed "
+    "by the owner's corners (restore-photos frame) and turned by 90° steps; grey-or-colour and capture date "
+    "recorded. A file in touchups/scanned/<album>/<photo>.* replaces it.",
 )
 def scanned(context: dg.AssetExecutionContext, storage: StorageResource):
     yield from run_stage(context, "scanned", storage, scan_photo)
