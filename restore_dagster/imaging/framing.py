@@ -25,7 +25,10 @@ ROTATIONS = (0, 90, 180, 270)  # clockwise, as the owner sees the turned picture
 # most often pixels typed where fractions were meant.
 MARGIN = 0.05
 DIGITS = 5  # 1/100000 of the side: well under a pixel of any scan, and a stable fingerprint
-_CHECK_SCALE = 10_000  # corners are checked for convexity and area on a 10000×10000 picture
+_CHECK_SCALE = 10_000  # corners are checked for convexity on a 10000×10000 picture
+# A framed print smaller than 1/2000 of the picture is a slip of the finger, not a print (a 3.5×5"
+# print on an A3 flatbed sheet is about 1/7 of it). framing.js refuses the same before sending.
+MIN_AREA = 0.0005
 
 FractionCorners = tuple[tuple[float, float], ...]
 
@@ -51,7 +54,11 @@ def check_corners(corners: Iterable[Sequence[float]]) -> FractionCorners:
         # order_corners speaks of the scaled points; say it in the owner's terms.
         reason = "they enclose almost no area" if "area" in str(exc) else "they do not form a convex quadrilateral"
         raise ValueError(f"corners {_text(points)}: {reason}") from None
-    return tuple((round(float(x) / _CHECK_SCALE, DIGITS), round(float(y) / _CHECK_SCALE, DIGITS)) for x, y in ordered)
+    result = tuple((round(float(x) / _CHECK_SCALE, DIGITS), round(float(y) / _CHECK_SCALE, DIGITS)) for x, y in ordered)
+    area = 0.5 * abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(result, result[1:] + result[:1])))
+    if area < MIN_AREA:
+        raise ValueError(f"corners {_text(points)}: they enclose almost no area ({area:.2%} of the picture)")
+    return result
 
 
 def crop_corners(left: float, top: float, right: float, bottom: float) -> FractionCorners:

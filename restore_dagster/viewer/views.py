@@ -17,6 +17,7 @@ from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES
+from restore_dagster.viewer.framing_edits import framing_panel
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
@@ -176,6 +177,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
         noise_levels=NOISE_LEVELS, models=MODELS, colorize_modes=COLORIZE_MODES, repair_modes=REPAIR_MODES,
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
+        framing=framing_panel(svc.layout, status.key, status.settings) if scope.can_edit else None,
         neighbours=_neighbours(svc, scope, photo),
     )
 
