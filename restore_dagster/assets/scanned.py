@@ -4,9 +4,9 @@ import dagster as dg
 from PIL import Image
 
 from restore_dagster import imaging
-from restore_dagster.imaging import framing
 from restore_dagster.assets.batch import PhotoJob, StageOutput, preview_markdown, run_stage
 from restore_dagster.files import atomic_write_bytes
+from restore_dagster.imaging import framing
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
 

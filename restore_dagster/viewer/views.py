@@ -17,10 +17,10 @@ from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES
-from restore_dagster.viewer.framing_edits import framing_panel
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
+from restore_dagster.viewer.framing_edits import framing_panel
 from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
 from restore_dagster.viewer.pages import Scope, language, render
