@@ -61,6 +61,18 @@ def check_corners(corners: Iterable[Sequence[float]]) -> FractionCorners:
     return result
 
 
+def parse_corners(text: str) -> FractionCorners:
+    """``"x,y x,y x,y x,y"`` (as the web editor sends them) → checked corners; ``ValueError`` says why not."""
+    try:
+        points = [tuple(float(v) for v in pair.split(",")) for pair in text.split()]
+    except ValueError:
+        points = []
+    if len(points) != 4 or any(len(p) != 2 for p in points):
+        raise ValueError(f"corners must be four x,y pairs separated by spaces, such as "
+                         f"'0.1,0.05 0.9,0.1 0.95,0.9 0.05,0.95', not {text[:80]!r}")
+    return check_corners(points)
+
+
 def crop_corners(left: float, top: float, right: float, bottom: float) -> FractionCorners:
     """A crop rectangle (fractions) as the four corners framing it."""
     if not (left < right and top < bottom):

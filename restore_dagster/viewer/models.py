@@ -68,14 +68,6 @@ class RepairMaskOut(BaseModel):
     photo: PhotoOut  # the photo's state right after: queued to be repaired again
 
 
-class FramingIn(BaseModel):
-    """The owner's framing: the print's four corners as fractions (0–1) of the upright original's
-    width and height, in any order (null: automatic), and a clockwise turn in degrees."""
-
-    corners: list[tuple[float, float]] | None = None
-    rotation: Literal[0, 90, 180, 270] = 0
-
-
 class FramingOut(BaseModel):
     detail: str  # "saved"
     photo: PhotoOut  # the photo's state right after: waiting to be restored again

@@ -6,9 +6,12 @@ settings; they are part of ``scanned``'s fingerprint, so the pipeline redoes the
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from restore_dagster.imaging.framing import parse_corners
 from restore_dagster.lineage import clear_failure
 from restore_dagster.settings import PER_PHOTO_FIELDS
 from restore_dagster.viewer import models
@@ -21,14 +24,18 @@ PHOTO = "/albums/{album}/photos/{photo}"
 
 
 @router.post(PHOTO + "/framing", dependencies=[Depends(owner_change)], response_model=models.FramingOut,
-             summary="Frame the photo by hand (four corners as fractions of the upright original, a turn) and restore it again")
-def save_framing(request: Request, album: str, photo: str, framing: models.FramingIn):
+             summary="Frame the photo by hand and restore it again: 'corners' as four x,y pairs of fractions of the "
+                     "upright original ('0.1,0.05 0.9,0.1 0.95,0.9 0.05,0.95'; empty: automatic), 'rotation' 0, 90, 180 or 270")
+def save_framing(request: Request, album: str, photo: str,
+                 corners: Annotated[str, Form(max_length=400)] = "", rotation: Annotated[int, Form()] = 0):
+    # Form fields, as every other change of the gallery: a malformed body is a 400 before anything else.
     scope = album_scope(request, album)
     key, _ = photo_key(request, scope, photo)
     svc = services(request)
     try:
-        svc.settings.set(key, frame_corners=framing.corners, rotation=framing.rotation)
-        if framing.corners is None:  # only turned: the corners go back to automatic
+        framing = parse_corners(corners) if corners.strip() else None
+        svc.settings.set(key, frame_corners=framing, rotation=rotation)
+        if framing is None:  # only turned: the corners go back to automatic
             svc.settings.forget(key, "frame_corners")
     except ValueError as exc:
         return JSONResponse({"detail": _plain(exc)}, status_code=422)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from restore_dagster.imaging.framing import check_corners, corners_in_pixels, crop_corners, frame, rotate
+from restore_dagster.imaging.framing import check_corners, corners_in_pixels, crop_corners, frame, parse_corners, rotate
 
 
 def test_corners_are_ordered_from_the_top_left_and_rounded():
@@ -70,3 +70,10 @@ def test_turns_are_clockwise_and_lossless():
     assert rotate(image, 270).getpixel((0, 3)) == (255, 0, 0)
     with pytest.raises(ValueError, match="90"):
         rotate(image, 45)
+
+
+def test_corners_as_the_web_editor_sends_them():
+    assert parse_corners(" 0.95,0.9 0.1,0.05\t0.05,0.95 0.9,0.1 ") == ((0.1, 0.05), (0.9, 0.1), (0.95, 0.9), (0.05, 0.95))
+    for garbled in ("", "0.1,0.1 0.9,0.1 0.9,0.9", "0.1;0.1 0.9,0.1 0.9,0.9 0.1,0.9", "a,b c,d e,f g,h", "0.1,0.1,0.2 0.9,0.1 0.9,0.9 0.1,0.9"):
+        with pytest.raises(ValueError, match="four x,y pairs separated by spaces"):
+            parse_corners(garbled)

@@ -144,6 +144,9 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
         table = sum(1 for r, g, b in pixels if abs(r - g) > 60 or abs(b - g) > 60)
         assert table <= 4, f"{table} of 400 samples are still table"
         expect(page.locator("#state-badge")).to_have_text("Restored", timeout=20_000)
+        page.reload()
+        _images_loaded(page, "#stage img.layer")
+        owner.shot("34-frame-restored", full_page=False)
         owner.assert_no_errors()
     finally:
         owner.context.close()

@@ -12,8 +12,8 @@ from restore_dagster.lineage import read_failure, record_failure
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.viewer.conftest import csrf_of, share_token
-from restore_dagster_tests.viewer.test_albums import _publish_current
 from restore_dagster_tests.test_sync import mark_done, plan
+from restore_dagster_tests.viewer.test_albums import _publish_current
 
 CORNERS = [[0.1, 0.05], [0.9, 0.1], [0.95, 0.9], [0.05, 0.95]]
 
@@ -32,8 +32,11 @@ def published(app, layout):
 
 
 def _save(client, photo_url, body, csrf=True):
+    """As the editor sends it: corners as "x,y x,y x,y x,y" (empty: automatic) and the turn, form fields."""
     headers = {"X-CSRF-Token": csrf_of(client)} if csrf else {}
-    return client.post(photo_url + "/framing", json=body, headers=headers)
+    corners = body.get("corners")
+    data = {"corners": " ".join(f"{x},{y}" for x, y in corners) if corners else "", "rotation": body.get("rotation", 0)}
+    return client.post(photo_url + "/framing", data=data, headers=headers)
 
 
 def test_saving_a_framing_stores_it_and_queues_the_photo_from_scanned(owner, layout, published):
@@ -73,7 +76,7 @@ def test_only_a_turn_keeps_the_framing_automatic(owner, layout, published):
     ([[0, 0], [1, 0], [0.5, 0.1], [0, 1]], "do not form a convex quadrilateral"),
     ([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], "do not form a convex quadrilateral"),
     ([[0.1, 0.1], [0.2, 0.1], [0.2, 0.1001], [0.1, 0.1001]], "almost no area"),
-    ([[0, 0], [1, 0], [1, 1]], "four"),
+    ([[0, 0], [1, 0], [1, 1]], "four x,y pairs"),
 ])
 def test_bad_corners_are_refused_with_a_clear_message_and_nothing_changes(owner, layout, published, corners, reason):
     photo_url, key = published
@@ -84,10 +87,12 @@ def test_bad_corners_are_refused_with_a_clear_message_and_nothing_changes(owner,
     assert plan(layout).requests == []
 
 
-def test_a_turn_other_than_90_degree_steps_is_refused(owner, layout, published):
+def test_a_turn_other_than_90_degree_steps_or_garbled_corners_are_refused(owner, layout, published):
     photo_url, key = published
     response = _save(owner, photo_url, {"corners": CORNERS, "rotation": 45})
-    assert response.status_code == 422
+    assert response.status_code == 422 and "rotation must be one of (0, 90, 180, 270)" in response.json()["detail"]
+    response = owner.post(photo_url + "/framing", data={"corners": "0.1;0.1 top left"}, headers={"X-CSRF-Token": csrf_of(owner)})
+    assert response.status_code == 422 and "four x,y pairs separated by spaces" in response.json()["detail"]
     assert SettingsStore(layout.state).get(key).frame_corners is None
 
 
@@ -101,7 +106,7 @@ def test_only_the_owner_with_the_csrf_token_may_frame(app, anon, owner, layout, 
     token = share_token(owner, photo_url.split("/photos/")[0])
     visitor_page = anon.get(f"/s/{token}/photos/table.jpg")
     assert visitor_page.status_code == 200 and "frame-editor" not in visitor_page.text and "framing.js" not in visitor_page.text
-    assert anon.post(f"/s/{token}/photos/table.jpg/framing", json={"corners": CORNERS},
+    assert anon.post(f"/s/{token}/photos/table.jpg/framing", data={"corners": "0,0 1,0 1,1 0,1"},
                      headers={"X-CSRF-Token": csrf_of(anon)}).status_code in (401, 404, 405)
     assert "frame-editor" in owner.get(photo_url).text
 

@@ -153,10 +153,11 @@ function setupFrameEditor(editor) {
     message.textContent = editor.dataset.msgSending;
     try {
       // Untouched corners that were not the owner's stay automatic: only the turn is saved.
-      const body = { corners: moved || manualAtStart ? corners : null, rotation };
+      const form = new FormData();
+      form.append("corners", moved || manualAtStart ? corners.map(([x, y]) => `${x.toFixed(5)},${y.toFixed(5)}`).join(" ") : "");
+      form.append("rotation", String(rotation));
       const response = await fetch(editor.dataset.saveUrl, {
-        method: "POST", body: JSON.stringify(body),
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": window.restore.csrf(), Accept: "application/json" },
+        method: "POST", body: form, headers: { "X-CSRF-Token": window.restore.csrf(), Accept: "application/json" },
       });
       const answer = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(typeof answer.detail === "string" ? answer.detail : `HTTP ${response.status}`);
