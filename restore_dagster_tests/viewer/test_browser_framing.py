@@ -4,10 +4,11 @@ Open the restored photo's Frame panel, drag the four corner handles onto the pri
 with a finger: real touch events, one with the mouse), turn it right, save: the stored corners are
 where the print's corners are, the turn is 90°, the badge says the photo waits, and the pipeline
 (the real sensor and assets) redoes it from ``scanned``: the new scan is the print alone, turned.
-Screenshots go to ``test-artifacts/screenshots/`` (30-frame-*).
+A magnifier shows the corner while it is dragged. Screenshots go to ``test-artifacts/screenshots/`` (3x-frame-*).
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -107,7 +108,10 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
         page.mouse.move(*start)
         page.mouse.down()
         page.mouse.move(*target(*PRINT[3]), steps=8)
+        expect(page.locator("#frame-loupe")).to_be_visible()  # the magnifier shows what the finger hides
+        owner.shot("31-frame-loupe", full_page=False)
         page.mouse.up()
+        expect(page.locator("#frame-loupe")).to_be_hidden()
         expect(page.locator("#frame-save")).to_be_enabled()
         owner.shot("31-frame-dragged", full_page=False)
 
@@ -140,12 +144,18 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
         assert (scanned["framing"], scanned["rotation"]) == ("manual", 90)
         assert scanned["height"] > scanned["width"], "turned: the landscape print stands upright"
         with Image.open(stage_file(layout, "scanned", key, "png")) as scan:
-            pixels = scan.convert("RGB").resize((20, 20)).getdata()
+            pixels = np.asarray(scan.convert("RGB").resize((20, 20))).reshape(-1, 3).astype(int)
         table = sum(1 for r, g, b in pixels if abs(r - g) > 60 or abs(b - g) > 60)
         assert table <= 4, f"{table} of 400 samples are still table"
         expect(page.locator("#state-badge")).to_have_text("Restored", timeout=20_000)
+        # Reopened, the viewer compares the restoration with the framed, turned scan, not the table.
         page.reload()
         _images_loaded(page, "#stage img.layer")
+        before = page.locator(".before-cell img.layer")
+        assert "/scan?v=" in before.get_attribute("src")
+        natural = before.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert natural[1] > natural[0], f"the before picture is not the turned print: {natural}"
+        page.evaluate("() => window.scrollTo(0, 0)")
         owner.shot("34-frame-restored", full_page=False)
         owner.assert_no_errors()
     finally:

@@ -122,3 +122,32 @@ def test_reset_goes_back_to_automatic_and_queues_the_photo(owner, layout, publis
     assert [(r.keys, r.start) for r in plan(layout).requests] == [((key,), "scanned")]
     page = owner.get(photo_url).text
     assert 'data-manual="false"' in page and 'id="frame-reset"' not in page
+
+
+def test_the_viewer_compares_the_restoration_with_the_framed_scan_not_the_table(app, anon, owner, layout, published):
+    """A framed (or turned) scan is the viewer's "before", for the owner and a share-link visitor alike:
+    the print alone lines up with its restoration; an unframed photo keeps its original."""
+    import io
+
+    from PIL import Image
+
+    from restore_dagster.lineage import read_record, stage_file, write_record
+
+    photo_url, key = published
+    before = lambda client, url: re.search(r'<figure class="cell before-cell">\s*<img class="layer" src="([^"]+)"', client.get(url).text).group(1)  # noqa: E731
+    assert before(owner, photo_url) == photo_url + "/screen?v=" + app.state.services.library.photo(
+        photo_url.split("/")[2], "table.jpg").version
+    assert owner.get(photo_url + "/scan").status_code == 404
+
+    scan = stage_file(layout, "scanned", key, "png")  # what a framed, turned run leaves
+    Image.new("RGB", (70, 100), (200, 190, 180)).save(scan, "PNG")
+    record = read_record(layout, "scanned", key)
+    write_record(layout, "scanned", key, record.fingerprint, scan, {"width": 70, "height": 100, "framing": "manual", "rotation": 90})
+    url = before(owner, photo_url)
+    assert re.fullmatch(re.escape(photo_url) + r"/scan\?v=\d+", url), url
+    response = owner.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).size == (70, 100)
+    token = share_token(owner, photo_url.split("/photos/")[0])
+    shared = before(anon, f"/s/{token}/photos/table.jpg")
+    assert shared.startswith(f"/s/{token}/photos/table.jpg/scan?v=") and anon.get(shared).status_code == 200

@@ -9,6 +9,8 @@ const FRAME_MAX_SCREEN_SHARE = 0.6; // a tall photo stays within 60% of the scre
 const FRAME_GRAB_RADIUS = 40; // px: a press this near a handle's centre takes that corner
 const FRAME_KEY_STEP = 0.005; // arrow keys move a focused handle by half a percent
 const FRAME_MIN_AREA = 0.0005; // of the picture: less is a slip of the finger, not a print
+const LOUPE_SIZE = 112; // px: the magnifier shown above the finger while a corner is dragged
+const LOUPE_ZOOM = 3; // times the picture's size on screen
 
 function setupFrameEditor(editor) {
   const stage = document.getElementById("frame-stage");
@@ -20,6 +22,7 @@ function setupFrameEditor(editor) {
   const turned = document.getElementById("frame-turned");
   const message = document.getElementById("frame-message");
   const save = document.getElementById("frame-save");
+  const loupe = document.getElementById("frame-loupe");
   const corners = JSON.parse(editor.dataset.corners); // top-left, top-right, bottom-right, bottom-left
   let rotation = Number(editor.dataset.rotation) || 0;
   let aspect = 0; // the upright original's width / height, known once its picture has loaded
@@ -74,6 +77,38 @@ function setupFrameEditor(editor) {
     }
   };
 
+  // The finger hides the corner it drags: a magnifier above it shows the picture around the corner,
+  // turned as on screen, with cross-hairs on the corner itself.
+  const showLoupe = (corner) => {
+    if (!photo.naturalWidth) return;
+    const ratio = window.devicePixelRatio || 1;
+    if (loupe.width !== LOUPE_SIZE * ratio) loupe.width = loupe.height = LOUPE_SIZE * ratio;
+    const ctx = loupe.getContext("2d");
+    const scale = (LOUPE_ZOOM * layers.offsetWidth) / photo.naturalWidth; // natural pixels → loupe px
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.fillStyle = "#1d1712";
+    ctx.fillRect(0, 0, LOUPE_SIZE, LOUPE_SIZE);
+    ctx.save();
+    ctx.translate(LOUPE_SIZE / 2, LOUPE_SIZE / 2);
+    ctx.rotate((rotation * Math.PI) / 180);
+    ctx.scale(scale, scale);
+    ctx.drawImage(photo, -corners[corner][0] * photo.naturalWidth, -corners[corner][1] * photo.naturalHeight);
+    ctx.restore();
+    ctx.strokeStyle = "#ffd54a";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(LOUPE_SIZE / 2, 0); ctx.lineTo(LOUPE_SIZE / 2, LOUPE_SIZE);
+    ctx.moveTo(0, LOUPE_SIZE / 2); ctx.lineTo(LOUPE_SIZE, LOUPE_SIZE / 2);
+    ctx.stroke();
+    // Above the corner, or below it when the corner is near the top of the screen.
+    const r = handles[corner].getBoundingClientRect(), box = stage.getBoundingClientRect();
+    const x = r.left + r.width / 2 - box.left, y = r.top + r.height / 2 - box.top;
+    const above = r.top - LOUPE_SIZE - 40 > 0;
+    loupe.style.left = `${x - LOUPE_SIZE / 2}px`;
+    loupe.style.top = `${above ? y - LOUPE_SIZE - 40 : y + 40}px`;
+    loupe.hidden = false;
+  };
+
   // A point on the screen → fractions of the upright original: relative to the turned picture's
   // centre, turned back by the rotation, divided by the unturned picture's size.
   const toFraction = (e) => {
@@ -103,6 +138,7 @@ function setupFrameEditor(editor) {
     stage.setPointerCapture(e.pointerId);
     drag = { id: e.pointerId, corner, start: toFraction(e), from: corners[corner].slice() };
     handles[corner].classList.add("dragging");
+    showLoupe(corner);
   });
   stage.addEventListener("pointermove", (e) => {
     if (!drag || e.pointerId !== drag.id) return;
@@ -111,11 +147,13 @@ function setupFrameEditor(editor) {
     corners[drag.corner] = [clamp(drag.from[0] + x - drag.start[0]), clamp(drag.from[1] + y - drag.start[1])];
     moved = true;
     draw();
+    showLoupe(drag.corner);
   });
   const finish = (e) => {
     if (!drag || e.pointerId !== drag.id) return;
     handles[drag.corner].classList.remove("dragging");
     drag = null;
+    loupe.hidden = true;
   };
   stage.addEventListener("pointerup", finish);
   stage.addEventListener("pointercancel", finish);
