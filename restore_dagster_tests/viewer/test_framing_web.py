@@ -60,6 +60,8 @@ def test_saving_a_framing_stores_it_and_queues_the_photo_from_scanned(owner, lay
     corners = json.loads(re.search(r'data-corners="([^"]*)"', page).group(1).replace("&#34;", '"'))
     assert corners == CORNERS
     assert 'data-rotation="270"' in page and 'data-manual="true"' in page and 'id="frame-reset"' in page
+    owner.cookies.set("lang", "zh")
+    assert "裁切和旋转" in owner.get(photo_url).text and "恢复自动" in owner.get(photo_url).text
 
 
 def test_only_a_turn_keeps_the_framing_automatic(owner, layout, published):
