@@ -17,7 +17,8 @@ from typing import Iterable, Sequence
 
 from PIL import Image
 
-from restore_dagster.imaging.perspective import order_corners, warp_quad
+from restore_dagster.imaging.errors import ImageError
+from restore_dagster.imaging.perspective import order_corners, side_lengths, warp_quad
 
 ROTATIONS = (0, 90, 180, 270)  # clockwise, as the owner sees the turned picture
 # A corner may lie a little outside the picture: a print whose corner was cut off by the camera is
@@ -88,8 +89,14 @@ def corners_in_pixels(corners: FractionCorners, size: tuple[int, int]) -> list[t
 
 
 def frame(image: Image.Image, corners: FractionCorners) -> Image.Image:
-    """The framed print, straightened onto a rectangle of its mean side lengths in pixels."""
-    return warp_quad(image, corners_in_pixels(corners, image.size))
+    """The framed print, straightened onto a rectangle of its mean side lengths in pixels;
+    ImageError when that would be under 2 pixels a side (corners set on a much bigger picture)."""
+    pixels = corners_in_pixels(corners, image.size)
+    width, height = (round(side) for side in side_lengths(pixels))
+    if min(width, height) < 2:
+        raise ImageError(f"the framed print would be {width}×{height} pixels of this {image.width}×{image.height} "
+                         f"scan: its corners are too close together; frame it again or reset the framing")
+    return warp_quad(image, pixels, (width, height))
 
 
 def rotate(image: Image.Image, rotation: int) -> Image.Image:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from restore_dagster.imaging import ImageError
 from restore_dagster.imaging.framing import check_corners, corners_in_pixels, crop_corners, frame, parse_corners, rotate
 
 
@@ -77,3 +78,10 @@ def test_corners_as_the_web_editor_sends_them():
     for garbled in ("", "0.1,0.1 0.9,0.1 0.9,0.9", "0.1;0.1 0.9,0.1 0.9,0.9 0.1,0.9", "a,b c,d e,f g,h", "0.1,0.1,0.2 0.9,0.1 0.9,0.9 0.1,0.9"):
         with pytest.raises(ValueError, match="four x,y pairs separated by spaces"):
             parse_corners(garbled)
+
+
+def test_a_framing_too_thin_for_the_scan_is_refused_with_the_reason():
+    image = Image.new("RGB", (400, 20), (128, 128, 128))
+    thin = check_corners([(0, 0.4), (1, 0.4), (1, 0.45), (0, 0.45)])  # 5% of the height: 1 pixel here
+    with pytest.raises(ImageError, match=r"400×1 pixels of this 400×20 scan: its corners are too close together"):
+        frame(image, thin)
