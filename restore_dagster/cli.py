@@ -10,6 +10,8 @@
                                          [--repair on|off|auto] [--repair-threshold P] [--tone on|off|auto]
                                          [--long-side N] [--max-magnification X] [--reset]
                                              show or change one photo's settings (the sensor re-runs it)
+    restore-photos frame KEY [--corners X,Y X,Y X,Y X,Y | --crop L,T,R,B] [--rotate 0|90|180|270] [--reset]
+                                             frame one photo by hand (fractions of the upright original); redone from scanned
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
     restore-photos weights [--download]      check / fetch the DeOldify, scratch and LaMa weights, or say where to put them
@@ -25,7 +27,7 @@ import os
 import sys
 from pathlib import Path
 
-from restore_dagster import describe_cli
+from restore_dagster import describe_cli, frame_cli
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
@@ -411,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_argument("--reset", action="store_true", help="back to the project defaults first ('defaults --reset': back to the built-in defaults)")
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)
+    frame_cli.add_parser(sub)
     weights = sub.add_parser("weights", help="check or download the DeOldify, DDColor, scratch-detection and LaMa weights")
     weights.add_argument("--kind", choices=("artistic", "stable", "scratch", "lama", "ddcolor", "ddcolor-artistic",
                                             "ddcolor-tiny"))

@@ -71,7 +71,8 @@ def fingerprints(
     they change only ``repaired`` (and what follows it).
     ``description`` (``DescriptionSnapshot.signature``: the family's date, caption, place and names)
     enters ``published`` only, so describing a photo re-publishes it and runs no model; None (not
-    described) leaves every fingerprint as it was before descriptions.
+    described) leaves every fingerprint as it was before descriptions. The owner's framing (corners,
+    turn) enters ``scanned``, so reframing redoes the photo from its scan.
     """
     result, upstream = {}, source_signature
     for stage in STAGES:
@@ -89,6 +90,9 @@ def fingerprints(
             parts["mask"] = touchups.get(REPAIR_MASK_DIRNAME)
         if stage == "published" and description:
             parts["description"] = description
+        if stage == "scanned" and (settings.frame_corners is not None or settings.rotation):
+            # Only when set, so photos nobody framed keep the fingerprints they had before framing existed.
+            parts["framing"] = {"corners": settings.frame_corners, "rotation": settings.rotation}
         upstream = result[stage] = _digest(parts)
     return result
 

@@ -27,6 +27,9 @@ FORMATS = ("JPEG", "WEBP", "AVIF")
 DEFAULT_WEB_FORMATS = "JPEG,WEBP"
 REPAIR_MODES = ("auto", "on", "off")
 TONE_MODES = ("auto", "on", "off")
+ROTATIONS = (0, 90, 180, 270)  # imaging.framing.ROTATIONS: clockwise turns the owner may ask for
+# The owner's framing belongs to one photo's picture: never a project default or a one-off override.
+PER_PHOTO_FIELDS = ("frame_corners", "rotation")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class PhotoSettings:
     # 480-pixel wallet print fill a 1920-pixel screen; a 256-pixel thumbnail stops at 1024.
     max_magnification: float = 4.0
     tone: str = "auto"  # tone and colour restoration: auto corrects only prints measured faded, fogged or cast
+    # Manual framing (restore-photos frame, the viewer's Frame panel): the print's four corners as
+    # fractions of the upright original (imaging/framing.py says why), or None for automatic.
+    frame_corners: tuple[tuple[float, float], ...] | None = None
+    rotation: int = 0  # degrees clockwise, after framing
 
     def __post_init__(self):
         if self.model in LEGACY_MODELS:
@@ -84,6 +91,15 @@ class PhotoSettings:
             problems.append(f"max_magnification must be between 1 and 64, not {self.max_magnification}")
         if self.tone not in TONE_MODES:
             problems.append(f"tone must be one of {TONE_MODES}, not {self.tone!r}")
+        if self.frame_corners is not None:
+            from restore_dagster.imaging.framing import check_corners  # OpenCV only for photos framed by hand
+
+            try:  # stored normalised (ordered, rounded tuples), so equal framings give equal fingerprints
+                object.__setattr__(self, "frame_corners", check_corners(self.frame_corners))
+            except ValueError as exc:
+                problems.append(f"frame_corners: {exc}")
+        if self.rotation not in ROTATIONS:
+            problems.append(f"rotation must be one of {ROTATIONS} degrees clockwise, not {self.rotation!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 
@@ -111,6 +127,7 @@ class PhotoSettings:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(PhotoSettings))
+_DEFAULT_FIELDS = tuple(name for name in FIELDS if name not in PER_PHOTO_FIELDS)
 
 
 def parse_web_formats(text: str) -> tuple[str, ...]:
@@ -145,12 +162,15 @@ class SettingsStore:
         self.defaults_path = Path(state_dir) / "defaults.json"
         self.albums_path = Path(state_dir) / "album_settings.json"
         stored = read_json(self.defaults_path, {}) or {}
-        self.defaults = PhotoSettings().updated(**{k: v for k, v in stored.items() if k in FIELDS})
+        self.defaults = PhotoSettings().updated(**{k: v for k, v in stored.items() if k in _DEFAULT_FIELDS})
 
     def set_defaults(self, **changes: Any) -> PhotoSettings:
         unknown = set(changes) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        per_photo = sorted(k for k in PER_PHOTO_FIELDS if changes.get(k) is not None)
+        if per_photo:
+            raise ValueError(f"{', '.join(per_photo)} can only be set per photo (restore-photos frame KEY)")
         stored = {**(read_json(self.defaults_path, {}) or {}), **{k: v for k, v in changes.items() if v is not None}}
         self.defaults = PhotoSettings().updated(**stored)  # validates before anything is stored
         atomic_write_json(self.defaults_path, stored)
@@ -166,7 +186,7 @@ class SettingsStore:
         """What a photo of ``album`` gets when it has no value of its own."""
         stored = (read_json(self.albums_path, {}) or {}).get(album, {})
         try:
-            return self.defaults.updated(**{k: v for k, v in stored.items() if k in FIELDS})
+            return self.defaults.updated(**{k: v for k, v in stored.items() if k in _DEFAULT_FIELDS})
         except ValueError as exc:  # a hand-edited file: say which file and which album
             raise ValueError(f"{self.albums_path}: settings of album {album}: {exc}") from None
 
@@ -174,6 +194,9 @@ class SettingsStore:
         unknown = set(changes) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        per_photo = sorted(k for k in PER_PHOTO_FIELDS if changes.get(k) is not None)
+        if per_photo:
+            raise ValueError(f"{', '.join(per_photo)} can only be set per photo (restore-photos frame KEY)")
         data = read_json(self.albums_path, {}) or {}
         merged = {**data.get(album, {}), **{k: v for k, v in changes.items() if v is not None}}
         result = self.defaults.updated(**merged)  # validates before anything is stored
@@ -221,6 +244,20 @@ class SettingsStore:
             del data[key]
         atomic_write_json(self.path, data)
         return result
+
+    def forget(self, key: str, *fields: str) -> PhotoSettings:
+        """Drop ``fields`` of ``key``'s own values (back to the defaults, e.g. framing back to automatic)."""
+        unknown = set(fields) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        data = self._load()
+        own = data.get(key, {})
+        if any(field in own for field in fields):
+            data[key] = {k: v for k, v in own.items() if k not in fields}
+            if not data[key]:
+                del data[key]
+            atomic_write_json(self.path, data)
+        return self.get(key, data)
 
     def reset(self, key: str) -> None:
         data = self._load()

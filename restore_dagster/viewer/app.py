@@ -19,6 +19,7 @@ from restore_dagster.viewer.accounts import DEVICE_SECONDS
 from restore_dagster.viewer.icons import icon_png
 from restore_dagster.viewer.i18n import LANGUAGES, translator
 from restore_dagster.viewer.pages import language, render
+from restore_dagster.viewer.routes_framing import router as framing_router
 from restore_dagster.viewer.routes_owner import router as owner_router
 from restore_dagster.viewer.routes_repair import router as repair_router
 from restore_dagster.viewer.routes_share import router as share_router
@@ -137,4 +138,5 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     app.include_router(share_router)
     app.include_router(owner_router)
     app.include_router(repair_router)
+    app.include_router(framing_router)
     return app

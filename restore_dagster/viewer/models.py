@@ -67,3 +67,8 @@ class UploadOut(BaseModel):
 class RepairMaskOut(BaseModel):
     detail: str  # "saved"
     photo: PhotoOut  # the photo's state right after: queued to be repaired again
+
+
+class FramingOut(BaseModel):
+    detail: str  # "saved"
+    photo: PhotoOut  # the photo's state right after: waiting to be restored again

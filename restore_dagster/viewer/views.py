@@ -20,6 +20,7 @@ from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAI
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
+from restore_dagster.viewer.framing_edits import framed_scan, framing_panel
 from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
 from restore_dagster.viewer.pages import Scope, language, render
@@ -30,7 +31,7 @@ from restore_dagster.viewer.states import PhotoStatus
 # Python's mimetypes lacks WebP before 3.13 and AVIF before 3.14; these are the only suffixes the gallery holds.
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
                ".tiff": "image/tiff", ".webp": "image/webp", ".bmp": "image/bmp", ".avif": "image/avif"}
-KINDS = ("thumb", "screen", "original", "restored", "restored-thumb")
+KINDS = ("thumb", "screen", "original", "restored", "restored-thumb", "scan")  # scan: a framed scan (framing_edits)
 IMMUTABLE = "private, max-age=31536000, immutable"
 BROKEN_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 90"><rect width="120" height="90" fill="#eee"/>'
@@ -177,8 +178,17 @@ def photo_page(request: Request, scope: Scope, filename: str):
         tone_modes=TONE_MODES,
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
+        framing=framing_panel(svc.layout, status.key, status.settings) if scope.can_edit else None,
+        before=_before_url(svc, scope, photo, status.key),
         neighbours=_neighbours(svc, scope, photo),
     )
+
+
+def _before_url(svc: Services, scope: Scope, photo: Photo, key: str | None) -> str:
+    """The viewer's "before": the framed and turned scan when there is one (it lines up with the
+    restoration), else the original."""
+    framed = framed_scan(svc.layout, key)
+    return scope.photo_url(photo, f"/scan?v={framed[1]}") if framed else scope.photo_url(photo, f"/screen?v={photo.version}")
 
 
 def _neighbours(svc: Services, scope: Scope, photo: Photo) -> dict:
@@ -200,6 +210,8 @@ def media(request: Request, scope: Scope, filename: str, kind: str, download: bo
     if kind not in KINDS:
         raise HTTPException(404, "no such file kind")
     photo = find_photo(svc, scope, filename)
+    if kind == "scan":
+        return _framed_scan_media(svc, photo, request)
     source = svc.library.original_path(photo)
     if kind.startswith("restored"):
         # A download gets the JPEG kept beside a WebP or AVIF: every program opens it.
@@ -222,6 +234,20 @@ def media(request: Request, scope: Scope, filename: str, kind: str, download: bo
         path = svc.renditions.get(source, "screen" if kind == "screen" else "thumb", reader)
     except (ImageError, OSError):  # unreadable, or over the pixel limit: a placeholder, never a 500
         return Response(BROKEN_SVG, status_code=422, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": cache})
+
+
+def _framed_scan_media(svc: Services, photo: Photo, request: Request) -> Response:
+    framed = framed_scan(svc.layout, svc.states.statuses([photo])[photo.source].key)
+    if framed is None:
+        raise HTTPException(404, "this photo's scan is neither framed nor turned: its original is the picture")
+    try:
+        path = svc.renditions.get(framed[0], "screen")
+    except FileNotFoundError:
+        raise HTTPException(404, "the scan is not there any more; it is made again by the next run") from None
+    except (ImageError, OSError):
+        return Response(BROKEN_SVG, status_code=422, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    cache = IMMUTABLE if request.query_params.get("v") else "private, no-cache"
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": cache})
 
 

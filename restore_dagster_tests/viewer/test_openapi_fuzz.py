@@ -77,6 +77,7 @@ MUST_SUCCEED_OWNER = [
     "POST /albums/{album}/photos/{photo}/retry", "POST /trash/{item}/restore",
     "GET /albums/{album}/photos/{photo}/repair/scan", "GET /albums/{album}/photos/{photo}/repair/mask",
     "POST /albums/{album}/photos/{photo}/repair-mask", "POST /albums/{album}/photos/{photo}/repair-mask/forget",
+    "POST /albums/{album}/photos/{photo}/framing", "POST /albums/{album}/photos/{photo}/framing/reset",
 ]
 
 
@@ -243,6 +244,10 @@ VALID_BODIES = {
         "max_magnification": st.floats(1, 64),
     }),
     "POST /albums/{album}/photos/{photo}/repair-mask": st.integers(1, 40).map(lambda w: {"file": _painted_png((64, 48), w)}),
+    "POST /albums/{album}/photos/{photo}/framing": st.fixed_dictionaries({
+        "corners": st.sampled_from(("", "0.1,0.05 0.9,0.1 0.95,0.9 0.05,0.95")),
+        "rotation": st.sampled_from((0, 90, 180, 270)),
+    }),
     "POST /login": st.just({"password": OWNER_PASSWORD, "next": "/albums"}),
 }
 
