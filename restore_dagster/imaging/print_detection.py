@@ -41,6 +41,9 @@ SNAP_TOLERANCE = 0.03  # relative difference of long/short ratios within which a
 EDGE_MARGIN = 0.012  # an outline closer than this (share of the picture's side) to an edge is cut off
 FULL_FRAME = 0.9  # an outline covering more than this share of the picture is the whole picture
 MIN_AREA = 0.06  # and one covering less is not the picture's subject
+# A photograph has a picture inside its outline; a flat patch (a stain, a label, tape, a blank card)
+# has none. Spread of the outline's middle, in grey levels, under which it is not taken for a print.
+FLAT_INSIDE = 6.0
 # A phone's main camera is about 26 mm equivalent: a focal length of 0.6 × the picture's diagonal.
 PHONE_FOCAL = 0.6
 STEP = 1.6  # Lab units per pixel of the smoothed picture: a side's step must be at least this steep
@@ -88,6 +91,9 @@ def detect_print(image: Image.Image) -> PrintDetection:
                           f"{CROP_CONFIDENCE}): nothing is cropped, a wrong crop is worse than none")
     if area > FULL_FRAME or (low < margin).any() or (high > np.array([width, height]) - margin).any():
         return _uncropped(ordered, confidence, "the print fills the picture or reaches its edge: nothing is cropped")
+    if _flat_inside(small, quad):
+        return _uncropped(ordered, confidence, "the outline found encloses a flat patch (a stain, a label), not a "
+                          "photograph: nothing is cropped")
     if _framed_by_paper(lab, quad):
         return _uncropped(ordered, confidence, "the outline found is the picture inside a white border that fills the "
                           "frame (a clean scan of a bordered print): nothing is cropped")
@@ -95,6 +101,12 @@ def detect_print(image: Image.Image) -> PrintDetection:
     shape = f"a {name} print" if name else "a print"
     return PrintDetection(ordered, confidence, True, size, name,
                           f"{shape} was found (confidence {confidence:.2f}) and straightened to {size[0]}×{size[1]}")
+
+
+def _flat_inside(small: np.ndarray, quad: np.ndarray) -> bool:
+    """True when the outline's middle (its inner 60 %, away from a white border) has no picture in it."""
+    inside = np.asarray(warp_quad(Image.fromarray(small).convert("L"), quad, size=(64, 64)), np.float64)
+    return float(inside[13:51, 13:51].std()) < FLAT_INSIDE
 
 
 def straighten(image: Image.Image, detection: PrintDetection) -> Image.Image:

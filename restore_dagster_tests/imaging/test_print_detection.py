@@ -95,3 +95,12 @@ def test_the_aspect_ratio_comes_from_the_perspective_not_the_side_lengths():
         seen = np.array([[-3, -2, 0], [3, -2, 0], [3, 2, 0], [-3, 2, 0]], np.float64) @ (about_y @ rotation @ about_z).T + [0.4, 0.3, 12]
         image = np.c_[focal * seen[:, 0] / seen[:, 2] + width / 2, focal * seen[:, 1] / seen[:, 2] + height / 2]
         assert perspective_aspect(image, (width, height)) == pytest.approx(1.5, rel=0.005)
+
+
+def test_a_flat_patch_inside_a_photograph_is_not_taken_for_a_print():
+    """A stain, a label or tape is a sharp-edged rectangle too, but has no picture inside it: cropping
+    the photograph to it would lose everything else (a wrong crop is worse than none)."""
+    picture = np.asarray(Image.fromarray(photo()).resize(SMALL)).copy()
+    picture[150:250, 260:400] = (40, 160, 230)  # a flat blue label on the photograph
+    detection = detect_print(Image.fromarray(picture))
+    assert not detection.cropped, detection.reason
