@@ -10,7 +10,7 @@ SHA-256 of that first extracted file are pinned in ``<name>.pin.json``; every la
 against the pin, so a file changed afterwards (corruption, a swapped file) is refused, not used.
 
 A file the user puts at ``<cache_dir>/<name>`` by hand is pinned on its first use the same way.
-This module never imports Dagster; locking, hashing and atomic writes are weights.py's.
+This module never imports Dagster; locking, hashing and atomic writes are weights_cache.py's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from restore_dagster.models import weight_pins
-from restore_dagster.models import weights as _w
+from restore_dagster.models import weights_cache as _w
 from restore_dagster.models.weight_pins import PinError, pin_path, read_pin, write_pin
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def _fetch_member(url: str, spec: ArchiveWeights, path: Path, *, progress: bool,
 
 
 def _stream_archive(url: str, spec: ArchiveWeights, out, *, progress: bool, timeout: float) -> None:
-    """The archive from ``url`` into ``out``: weights.py's streamer, with a size limit instead of a known size."""
+    """The archive from ``url`` into ``out``: weights_cache.py's streamer, with a size limit instead of a known size."""
     _w._stream(url, out, desc=_w._bar_label(spec.archive, url), limit=spec.max_archive_bytes,
                progress=progress, timeout=timeout)
 

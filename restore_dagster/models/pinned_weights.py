@@ -14,7 +14,7 @@ with no published checksum. Their sizes, and for two of them a SHA-256, are thir
   its first use the same way.
 
 Explicit paths (argument or environment variable) are the user's own files, used as they are.
-Locking, streaming, atomic writes and the digest sidecar are weights.py's. No Dagster here.
+Locking, streaming, atomic writes and the digest sidecar are weights_cache.py's. No Dagster here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from restore_dagster.models import weight_pins
-from restore_dagster.models import weights as _w
+from restore_dagster.models import weights_cache as _w
 from restore_dagster.models.weight_pins import PinError, pin_path
 
 logger = logging.getLogger(__name__)

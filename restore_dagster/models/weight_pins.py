@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from restore_dagster.models import weights as _w
+from restore_dagster.models import weights_cache as _w
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def pinned_problem(path: Path, expected_size: int | None = None,
 
     ``expected_size``: the size the file must have before it is even pinned (None: any size);
     ``first_pin(path, size, digest)`` writes the first pin (default: :func:`write_pin` saying it was
-    found in the cache). The full hash is remembered in weights.py's stat-keyed sidecar, so an
+    found in the cache). The full hash is remembered in weights_cache.py's stat-keyed sidecar, so an
     unchanged file is hashed once. Raises :class:`PinError` when the pin file itself is damaged.
     """
     st = path.stat()
