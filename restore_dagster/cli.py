@@ -47,7 +47,7 @@ def cmd_add(args, layout: Layout) -> int:
     """Copy the scans of a folder into an album; name every entry that is not copied, and why."""
     from restore_dagster.files import atomic_copy
     from restore_dagster.gallery import scan_problem
-    from restore_dagster.safepaths import LINK_REASON, check_album_name, is_real_dir
+    from restore_dagster.safepaths import LINK_REASON, album_folder_to_add_to
 
     if args.split:
         from restore_dagster.split_cli import cmd_add_split
@@ -61,18 +61,9 @@ def cmd_add(args, layout: Layout) -> int:
         print(f"error: {source} is not a folder", file=sys.stderr)
         return 2
     try:
-        check_album_name(args.album)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    album = layout.gallery / args.album
-    try:
-        album.mkdir(exist_ok=True)
-    except OSError as exc:  # a broken link or a file of that name, a read-only gallery...
-        print(f"error: cannot make the album folder {album}: {exc.strerror}; nothing added", file=sys.stderr)
-        return 2
-    if not is_real_dir(layout.gallery, [args.album]):
-        print(f"error: {album} is not a real folder ({LINK_REASON}); nothing added", file=sys.stderr)
+        album = album_folder_to_add_to(layout.gallery, args.album)
+    except ValueError as exc:  # a bad name, a link, a file of that name, a read-only gallery...
+        print(f"error: {exc}; nothing added", file=sys.stderr)
         return 2
     existing = {sha256_file(Path(e.path)): e.name for e in os.scandir(album) if scan_problem(e) is None}
     added = duplicates = skipped = 0

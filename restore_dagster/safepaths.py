@@ -138,3 +138,18 @@ def _refusal(exc: OSError, shown: Path) -> OSError:
     if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link (EMLINK on FreeBSD)
         return UnsafePath(f"{shown}: {LINK_REASON}")
     return exc
+
+
+def album_folder_to_add_to(gallery: Path, album: str) -> Path:
+    """The album folder uploads are added to (``restore-photos add``, with or without ``--split``),
+    made when missing; ``ValueError`` saying why not: a bad name, a link, a file of that name, a
+    read-only gallery."""
+    check_album_name(album)
+    folder = gallery / album
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot make the album folder {folder}: {exc.strerror}") from None
+    if not is_real_dir(gallery, [album]):
+        raise ValueError(f"{folder} is not a real folder ({LINK_REASON})")
+    return folder

@@ -16,22 +16,13 @@ from restore_dagster.config import Layout
 
 def cmd_add_split(args, layout: Layout) -> int:
     from restore_dagster.imaging import ImageError
-    from restore_dagster.safepaths import LINK_REASON, check_album_name, is_real_dir
+    from restore_dagster.safepaths import album_folder_to_add_to
     from restore_dagster.sheets import sheets_root, split_into_album
 
     try:
-        check_album_name(args.album)
+        album = album_folder_to_add_to(layout.gallery, args.album)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    album = layout.gallery / args.album
-    try:
-        album.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"error: cannot make the album folder {album}: {exc.strerror}; nothing added", file=sys.stderr)
-        return 2
-    if not is_real_dir(layout.gallery, [args.album]):
-        print(f"error: {album} is not a real folder ({LINK_REASON}); nothing added", file=sys.stderr)
+        print(f"error: {exc}; nothing added", file=sys.stderr)
         return 2
     failed = 0
     for name in args.directory:

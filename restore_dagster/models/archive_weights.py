@@ -10,15 +10,13 @@ SHA-256 of that first extracted file are pinned in ``<name>.pin.json``; every la
 against the pin, so a file changed afterwards (corruption, a swapped file) is refused, not used.
 
 A file the user puts at ``<cache_dir>/<name>`` by hand is pinned on its first use the same way.
-This module never imports Dagster; locking, hashing and atomic writes are weights.py's.
+This module never imports Dagster; locking, hashing and atomic writes are weights_cache.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -28,7 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from restore_dagster.models import weights as _w
+from restore_dagster.models import weight_pins
+from restore_dagster.models import weights_cache as _w
+from restore_dagster.models.weight_pins import PinError, pin_path, read_pin, write_pin
 
 logger = logging.getLogger(__name__)
 
@@ -135,54 +135,19 @@ class _ArchiveFailure(_w._MirrorFailure):
     """One URL did not yield a usable archive/member; the reason goes into the error message."""
 
 
-def _pin_path(path: Path) -> Path:
-    return path.with_name(path.name + ".pin.json")
-
-
-def _read_pin(path: Path) -> dict | None:
-    pin = _pin_path(path)
+def _read_pin(path: Path, spec: ArchiveWeights) -> dict | None:
     try:
-        record = json.loads(pin.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        raise ArchiveWeightsChecksumError(_spec_for(path), path, f"the pin file is unreadable ({e})", pin) from e
-    if not (isinstance(record, dict) and isinstance(record.get("size"), int)
-            and isinstance(record.get("sha256"), str)):
-        raise ArchiveWeightsChecksumError(_spec_for(path), path, "the pin file is not a size/sha256 record", pin)
-    return record
-
-
-def _spec_for(path: Path) -> ArchiveWeights:
-    return next((s for s in ARCHIVE_WEIGHTS.values() if s.name == path.name),
-                ArchiveWeights(path.name, "?", "?", "?", (), "?", 0, 0))
-
-
-def _write_pin(path: Path, size: int, digest: str, source: str) -> None:
-    record = {"name": path.name, "size": size, "sha256": digest, "source": source,
-              "pinned_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
-    _w._atomic_write_text(_pin_path(path), json.dumps(record, indent=1) + "\n")
+        return read_pin(path)
+    except PinError as e:
+        raise ArchiveWeightsChecksumError(spec, path, str(e), pin_path(path)) from e
 
 
 def pinned_problem(path: Path, spec: ArchiveWeights) -> str | None:
-    """None when ``path`` matches its pin (pinning it now if it has none); else what differs.
-
-    The full hash is remembered in weights.py's stat-keyed sidecar, so an unchanged file is hashed once.
-    """
-    st = path.stat()
-    if not path.is_file():
-        return "not a regular file"
-    pin = _read_pin(path)
-    digest = _w._remembered_digest(path, st) or _w.sha256_file(path)
-    if pin is None:
-        _write_pin(path, st.st_size, digest, "a file found in the cache (pinned on first use)")
-        logger.info("pinned %s on first use: %d bytes, sha256 %s", path, st.st_size, digest)
-    elif st.st_size != pin["size"]:
-        return f"size {st.st_size:,} bytes, pinned {pin['size']:,}"
-    elif digest != pin["sha256"]:
-        return f"sha256 {digest}, pinned {pin['sha256']}"
-    _w._remember_digest(path, digest)
-    return None
+    """None when ``path`` matches its pin (pinning it now if it has none); else what differs."""
+    try:
+        return weight_pins.pinned_problem(path)
+    except PinError as e:
+        raise ArchiveWeightsChecksumError(spec, path, str(e), pin_path(path)) from e
 
 
 def resolve_archive_weights(kind: str, cache_dir: str | os.PathLike[str], explicit_path=None,
@@ -204,7 +169,7 @@ def resolve_archive_weights(kind: str, cache_dir: str | os.PathLike[str], explic
         if path.exists():
             problem = pinned_problem(path, spec)
             if problem is not None:
-                raise ArchiveWeightsChecksumError(spec, path, problem, _pin_path(path))
+                raise ArchiveWeightsChecksumError(spec, path, problem, pin_path(path))
             return path
         if not download:
             raise ArchiveWeightsMissingError(spec, path, urls=mirrors, note="Downloading is disabled (download=False).")
@@ -236,12 +201,12 @@ def _fetch_member(url: str, spec: ArchiveWeights, path: Path, *, progress: bool,
             size, digest = _extract_member(zip_tmp, spec, out)
             out.flush()
             os.fsync(out.fileno())
-        pin = _read_pin(path)  # a pin left from an earlier download (the file was deleted): must match
+        pin = _read_pin(path, spec)  # a pin left from an earlier download (the file was deleted): must match
         if pin is not None and (pin["size"], pin["sha256"]) != (size, digest):
             raise _ArchiveFailure(f"{spec.member} in it has {size:,} bytes, sha256 {digest}, but "
-                                  f"{_pin_path(path)} pinned {pin['size']:,} bytes, sha256 {pin['sha256']}")
+                                  f"{pin_path(path)} pinned {pin['size']:,} bytes, sha256 {pin['sha256']}")
         if pin is None:
-            _write_pin(path, size, digest, url)
+            write_pin(path, size, digest, url)
         os.replace(member_tmp, path)
         member_tmp = None
         _w._fsync_dir(path.parent)
@@ -257,7 +222,7 @@ def _fetch_member(url: str, spec: ArchiveWeights, path: Path, *, progress: bool,
 
 
 def _stream_archive(url: str, spec: ArchiveWeights, out, *, progress: bool, timeout: float) -> None:
-    """The archive from ``url`` into ``out``: weights.py's streamer, with a size limit instead of a known size."""
+    """The archive from ``url`` into ``out``: weights_cache.py's streamer, with a size limit instead of a known size."""
     _w._stream(url, out, desc=_w._bar_label(spec.archive, url), limit=spec.max_archive_bytes,
                progress=progress, timeout=timeout)
 
@@ -321,7 +286,7 @@ def archive_weights_status(cache_dir: str | os.PathLike[str], environ=None) -> l
         if present:
             try:
                 problem = pinned_problem(path, spec)
-                pin = _read_pin(path)
+                pin = _read_pin(path, spec)
             except _w.WeightsError as e:
                 problem = str(e).splitlines()[0]
             except OSError as e:

@@ -14,14 +14,12 @@ with no published checksum. Their sizes, and for two of them a SHA-256, are thir
   its first use the same way.
 
 Explicit paths (argument or environment variable) are the user's own files, used as they are.
-Locking, streaming, atomic writes and the digest sidecar are weights.py's. No Dagster here.
+Locking, streaming, atomic writes and the digest sidecar are weights_cache.py's. No Dagster here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
 import logging
 import os
 import tempfile
@@ -29,7 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from restore_dagster.models import weights as _w
+from restore_dagster.models import weight_pins
+from restore_dagster.models import weights_cache as _w
+from restore_dagster.models.weight_pins import PinError, pin_path
 
 logger = logging.getLogger(__name__)
 
@@ -135,21 +135,12 @@ class PinnedWeightsChecksumError(_w.WeightsChecksumError):
         ])
 
 
-def pin_path(path: Path) -> Path:
-    return path.with_name(path.name + ".pin.json")
-
-
 def read_pin(path: Path, spec: PinnedWeights) -> dict | None:
     """The pin record beside ``path``, or None when there is none; an unreadable pin is an error."""
     try:
-        record = json.loads(pin_path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        raise PinnedWeightsChecksumError(spec, path, f"the pin file is unreadable ({e})") from e
-    if not (isinstance(record, dict) and isinstance(record.get("size"), int) and isinstance(record.get("sha256"), str)):
-        raise PinnedWeightsChecksumError(spec, path, "the pin file is not a size/sha256 record")
-    return record
+        return weight_pins.read_pin(path)
+    except PinError as e:
+        raise PinnedWeightsChecksumError(spec, path, str(e)) from e
 
 
 def _write_pin(path: Path, spec: PinnedWeights, digest: str, source: str) -> None:
@@ -157,27 +148,17 @@ def _write_pin(path: Path, spec: PinnedWeights, digest: str, source: str) -> Non
     if agrees is False:
         logger.warning("%s: sha256 %s differs from the third-party figure %s; pinned anyway (size matches, "
                        "and that figure is not the authors')", path, digest, spec.reported_sha256)
-    record = {"name": path.name, "size": spec.size, "sha256": digest, "source": source,
-              "reported_sha256": spec.reported_sha256, "matches_reported": agrees,
-              "pinned_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
-    _w._atomic_write_text(pin_path(path), json.dumps(record, indent=1) + "\n")
+    weight_pins.write_pin(path, spec.size, digest, source, reported_sha256=spec.reported_sha256,
+                          matches_reported=agrees)
 
 
 def cached_problem(path: Path, spec: PinnedWeights) -> str | None:
     """None when the file at ``path`` is usable (pinning it now if it has no pin); else what is wrong."""
-    st = path.stat()
-    if not path.is_file():
-        return "not a regular file"
-    if st.st_size != spec.size:
-        return f"size {st.st_size:,} bytes, expected {spec.size:,}"
-    pin = read_pin(path, spec)
-    digest = _w._remembered_digest(path, st) or _w.sha256_file(path)
-    if pin is None:
-        _write_pin(path, spec, digest, "a file found in the cache (pinned on first use)")
-    elif digest != pin["sha256"]:
-        return f"sha256 {digest}, pinned {pin['sha256']}"
-    _w._remember_digest(path, digest)
-    return None
+    try:
+        return weight_pins.pinned_problem(
+            path, spec.size, first_pin=lambda p, _size, digest: _write_pin(p, spec, digest, weight_pins.FIRST_USE))
+    except PinError as e:
+        raise PinnedWeightsChecksumError(spec, path, str(e)) from e
 
 
 def resolve_pinned_weights(kind: str, cache_dir: str | os.PathLike[str], explicit_path=None, download: bool = True,

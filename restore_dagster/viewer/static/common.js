@@ -12,6 +12,16 @@ window.restore = {
     const label = photo.label || labels[photo.state] || photo.state;
     return photo.state === "processing" && photo.reason ? `${label} · ${photo.reason}` : label;
   },
+  // The photo page's badge set to a photo's state, as the viewer's polling sets it (the polling,
+  // and the editors that saved a change, carry on from the new state).
+  showState: (photo) => {
+    const viewer = document.getElementById("viewer");
+    const badge = document.getElementById("state-badge");
+    if (!photo || !viewer || !badge) return;
+    badge.className = `badge state-${photo.state}`;
+    badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
+    viewer.dataset.state = photo.state;
+  },
 };
 
 document.addEventListener("submit", (event) => {

@@ -202,7 +202,7 @@ function setupFrameEditor(editor) {
       moved = turnedSinceSave = false;
       message.className = "mask-message ok";
       message.textContent = editor.dataset.msgSaved;
-      showFramedState(answer.photo);
+      window.restore.showState(answer.photo);
     } catch (error) {
       message.className = "mask-message error";
       message.textContent = `${editor.dataset.msgFailed} ${error.message}`;
@@ -227,16 +227,6 @@ function setupFrameEditor(editor) {
   const earlier = window.restore.keepPage;
   window.restore.keepPage = () => dirty() || sending || Boolean(earlier && earlier());
   draw();
-}
-
-function showFramedState(photo) {
-  // The badge as the viewer's polling sets it; the polling carries on from the new state.
-  const viewer = document.getElementById("viewer");
-  const badge = document.getElementById("state-badge");
-  if (!photo || !viewer || !badge) return;
-  badge.className = `badge state-${photo.state}`;
-  badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
-  viewer.dataset.state = photo.state;
 }
 
 document.addEventListener("DOMContentLoaded", () => {

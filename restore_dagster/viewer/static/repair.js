@@ -233,7 +233,7 @@ function setupMaskEditor(editor) {
       message.scrollIntoView({ block: "nearest" }); // below the button the thumb just pressed
       if (editor.dataset.overlayBase) loadOverlay(`${editor.dataset.overlayBase}?v=${Date.now()}`);
       editor.dataset.awaitingRun = "1";
-      showState(body.photo);
+      window.restore.showState(body.photo);
     } catch (error) {
       message.className = "mask-message error";
       message.textContent = `${editor.dataset.msgFailed} ${error.message}`;
@@ -255,16 +255,6 @@ function setupMaskEditor(editor) {
   // The viewer reloads itself when a run ends in a failure or a pending step; not over unsent strokes.
   window.restore.keepPage = () => painted() || sending;
   refreshButtons();
-}
-
-function showState(photo) {
-  // The badge as the viewer's polling sets it; the polling carries on from the new state.
-  const viewer = document.getElementById("viewer");
-  const badge = document.getElementById("state-badge");
-  if (!photo || !viewer || !badge) return;
-  badge.className = `badge state-${photo.state}`;
-  badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
-  viewer.dataset.state = photo.state;
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -129,10 +129,7 @@ async function pollState(viewer) {
       const response = await fetch(viewer.dataset.statusUrl, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const photo = await response.json();
-        const badge = document.getElementById("state-badge");
-        badge.className = `badge state-${photo.state}`;
-        badge.textContent = window.restore.badgeText(window.restore.stateLabels(), photo);
-        viewer.dataset.state = photo.state;
+        window.restore.showState(photo);
         document.dispatchEvent(new CustomEvent("photo-state", { detail: photo })); // e.g. the repair editor
         if (photo.restored_version && photo.restored_version !== viewer.dataset.restoredVersion) {
           const image = document.getElementById("after-image");
