@@ -161,6 +161,9 @@ class SettingsStore:
         self.path = Path(state_dir) / "settings.json"
         self.defaults_path = Path(state_dir) / "defaults.json"
         self.albums_path = Path(state_dir) / "album_settings.json"
+        # Read once, like the defaults (a store lives for one tick or request): get() runs for every
+        # photo of a sync, and reading the album file there meant one file read per photo.
+        self._albums: dict[str, dict[str, Any]] = read_json(self.albums_path, {}) or {}
         stored = read_json(self.defaults_path, {}) or {}
         self.defaults = PhotoSettings().updated(**{k: v for k, v in stored.items() if k in _DEFAULT_FIELDS})
 
@@ -184,7 +187,7 @@ class SettingsStore:
 
     def album_defaults(self, album: str) -> PhotoSettings:
         """What a photo of ``album`` gets when it has no value of its own."""
-        stored = (read_json(self.albums_path, {}) or {}).get(album, {})
+        stored = self._albums.get(album, {})
         try:
             return self.defaults.updated(**{k: v for k, v in stored.items() if k in _DEFAULT_FIELDS})
         except ValueError as exc:  # a hand-edited file: say which file and which album
@@ -204,6 +207,7 @@ class SettingsStore:
         if not data[album]:
             del data[album]
         atomic_write_json(self.albums_path, data)
+        self._albums = data
         return result
 
     def reset_album_defaults(self, album: str) -> PhotoSettings:
@@ -211,6 +215,7 @@ class SettingsStore:
         data = read_json(self.albums_path, {}) or {}
         if data.pop(album, None) is not None:
             atomic_write_json(self.albums_path, data)
+        self._albums = data
         return self.defaults
 
     def _load(self) -> dict[str, dict[str, Any]]:
