@@ -42,8 +42,9 @@ run: install
 # Debian packages the tests drive for real, installed when missing (needs apt-get; uses sudo when
 # not root): Chromium and fonts for the browser tests' screenshots (emoji, Chinese); exiftool, an
 # independent reader of the dates, captions and names written into restorations; PostgreSQL, whose
-# server the instance tests start in a temporary directory (the package's own cluster is not used).
-TEST_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei libimage-exiftool-perl postgresql
+# server the instance tests start in a temporary directory (the package's own cluster is not used);
+# Redis, the broker of the Celery tests, started likewise on a socket of their own.
+TEST_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei libimage-exiftool-perl postgresql redis-server
 test-packages:
 	@if ! dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
@@ -51,14 +52,15 @@ test-packages:
 	    $(SUDO) apt-get update -qq && \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
 	  else \
-	    echo "note: no apt-get here: install Chromium at $(CHROMIUM) and PostgreSQL to run the browser and Postgres tests (they are skipped)"; \
+	    echo "note: no apt-get here: install Chromium at $(CHROMIUM), PostgreSQL and redis-server to run the browser, Postgres and Celery tests (they are skipped)"; \
 	  fi; \
 	fi
 
-# With Chromium or PostgreSQL present their tests must run: a broken set-up fails, never skips.
+# With Chromium, PostgreSQL or Redis present their tests must run: a broken set-up fails, never skips.
 test: install test-packages
 	RESTORE_BROWSER_TESTS=$$([ -x $(CHROMIUM) ] && echo required || echo optional) \
 	RESTORE_POSTGRES_TESTS=$$(ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && echo required || echo optional) \
+	RESTORE_CELERY_TESTS=$$(command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && echo required || echo optional) \
 	  $(BIN)/python -m pytest
 
 bench: install

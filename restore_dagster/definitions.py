@@ -2,6 +2,7 @@
 import dagster as dg
 
 from restore_dagster.assets import STAGE_ASSETS, catalogue, raw_photo
+from restore_dagster.celery_steps import executor_from_env
 from restore_dagster.resources import GpuResource, StorageResource
 from restore_dagster.sensors import gallery_sensor
 
@@ -18,6 +19,7 @@ defs = dg.Definitions(
     assets=[raw_photo, *STAGE_ASSETS, catalogue],
     sensors=[gallery_sensor, catalogue_sensor],
     resources={"storage": StorageResource(), "gpu": GpuResource()},
-    # In-process: one GpuResource per run, so a batch's stages share the loaded models.
-    executor=dg.in_process_executor,
+    # In-process: one GpuResource per run, so a batch's stages share the loaded models. With
+    # RESTORE_CELERY_BROKER set, each step goes to a Celery worker instead (celery_steps.py).
+    executor=executor_from_env() or dg.in_process_executor,
 )

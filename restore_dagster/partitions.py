@@ -3,6 +3,8 @@ import warnings
 
 import dagster as dg
 
+from restore_dagster.celery_steps import GPU_QUEUE, QUEUE_TAG
+
 # ``backfill_policy=`` on ``@asset`` is Beta in Dagster 1.13 and used here on purpose (a backfill of an
 # album runs in batches of PHOTOS_PER_RUN). Its warning would otherwise be printed on every import of
 # the project (every CLI command, every code-server start): silence exactly that one, nothing else.
@@ -17,9 +19,13 @@ photos = dg.DynamicPartitionsDefinition(name="photos")
 PHOTOS_PER_RUN = 8
 photos_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=PHOTOS_PER_RUN)
 
-# Read only by the Kubernetes executor (dagster-k8s): one GPU per step of the two GPU assets.
-# Elsewhere these tags are inert; GPU steps are serialised locally by the "gpu" pool instead.
-GPU_OP_TAGS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}}
+# Read only by the Kubernetes executor (dagster-k8s): one GPU per step of the GPU assets; and by the
+# Celery executor (celery_steps.py): their steps go to the workers of the queue "gpu".
+# Elsewhere these tags are inert; GPU steps are serialised by the "gpu" pool in every case.
+GPU_OP_TAGS = {
+    "dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}},
+    QUEUE_TAG: GPU_QUEUE,
+}
 
 
 def stage_asset(*, gpu: bool = False, **kwargs):

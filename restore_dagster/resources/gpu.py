@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,19 @@ class GpuResource(dg.ConfigurableResource):
     _device: str | None = PrivateAttr(default=None)
     _models: dict = PrivateAttr(default_factory=dict)
     _weights_errors: dict = PrivateAttr(default_factory=dict)
+    _log: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._models = {}
         self._device = None
         self._weights_errors = {}
+        self._log = context.log
+
+    def _loaded(self, key: tuple, started: float) -> None:
+        # One line per model load, in the step's log: with steps on other processes or machines
+        # (celery_steps.py) it shows where a batch's models were loaded, and that it was once.
+        (self._log or log).info(f"model loaded: {'/'.join(map(str, key))} on {self.torch_device} "
+                                f"in {time.perf_counter() - started:.2f}s (process {os.getpid()})")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.release()
@@ -84,7 +93,9 @@ class GpuResource(dg.ConfigurableResource):
 
         key = ("upphoto", noise_level)
         if key not in self._models:
+            started = time.perf_counter()
             self._models[key] = waifu2x.load_upphoto(noise_level, device=self.torch_device)
+            self._loaded(key, started)
         return self._models[key]
 
     def weights_for(self, kind: str) -> Path:
@@ -119,6 +130,7 @@ class GpuResource(dg.ConfigurableResource):
             for other in [k for k in self._models if k[0] == "colorizer"]:
                 del self._models[other]
             self.free_memory()
+            started = time.perf_counter()
             kind = model.removeprefix("deoldify-")
             if model.startswith("deoldify-"):
                 from restore_dagster.models import deoldify
@@ -130,6 +142,7 @@ class GpuResource(dg.ConfigurableResource):
                 variant = "tiny" if model == "ddcolor-tiny" else "large"
                 loaded = ddcolor.load_ddcolor(variant, self.weights_for(kind), device=self.torch_device)
             self._models[key] = loaded
+            self._loaded(key, started)
         return self._models[key]
 
     def scratch_detector(self):
@@ -138,7 +151,9 @@ class GpuResource(dg.ConfigurableResource):
 
         key = ("repair", "scratch")
         if key not in self._models:
+            started = time.perf_counter()
             self._models[key] = scratch_detection.load_detector(self.weights_for("scratch"), device=self.torch_device)
+            self._loaded(key, started)
         return self._models[key]
 
     def inpainter(self):
@@ -147,7 +162,9 @@ class GpuResource(dg.ConfigurableResource):
 
         key = ("repair", "lama")
         if key not in self._models:
+            started = time.perf_counter()
             self._models[key] = lama.load_inpainter(self.weights_for("lama"), device=self.torch_device)
+            self._loaded(key, started)
         return self._models[key]
 
     def release_models(self, family: str) -> None:
