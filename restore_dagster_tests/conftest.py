@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from restore_dagster.config import Layout
 
 FIXTURES = Path(__file__).parent / "fixtures"
 warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
+# Never a developer's real Celery broker: with it set, importing the project's definitions would
+# send steps to it (the Celery tests set their own, for their worker processes only).
+for _name in ("RESTORE_CELERY_BROKER", "RESTORE_CELERY_BACKEND", "RESTORE_CELERY_VISIBILITY_TIMEOUT"):
+    os.environ.pop(_name, None)
 
 
 def write_scan(path: Path, grey: bool = True, size=(40, 30), seed: int = 0, fmt: str = "JPEG") -> Path:
