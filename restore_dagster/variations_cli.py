@@ -1,0 +1,106 @@
+"""``restore-photos variations``: a photo's colour variations, made now, listed, and one chosen.
+
+    restore-photos variations KEY              make them now (through the colour_variations asset, in
+                                               this process, progress on the terminal) and list them
+    restore-photos variations KEY --list       list the last ones made (no model runs)
+    restore-photos variations KEY --choose ID  make candidate ID (or its number in the list) the photo's
+                                               colouring; the photo is then redone from 'colorized'
+
+Choosing is the same as ``restore-photos settings KEY --model M --render-factor N`` (or
+``--input-size N``), taken from the candidate the owner looked at.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+from restore_dagster.config import Layout
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser(
+        "variations", help="one photo coloured by each colouriser at a few knobs: make them, list them, choose one",
+        description="Makes a contact sheet of candidate colourings of one photo (the models whose weights are "
+                    "here, 6-9 candidates), or chooses one of them as the photo's colouring.")
+    parser.add_argument("key", help="a photo key, e.g. family-1962/wedding (restore-photos status --photos lists them)")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help="list the variations made last, make nothing")
+    what.add_argument("--choose", metavar="ID", help="a candidate's id (deoldify-artistic-20) or its number in the list")
+    parser.set_defaults(func=cmd_variations)
+
+
+def cmd_variations(args, layout: Layout) -> int:
+    from restore_dagster import variations
+    from restore_dagster.registry import RegistryStore
+
+    if args.key not in RegistryStore(layout.state).load().photos:
+        print(f"error: no photo {args.key!r}; `restore-photos status --photos` lists the photos", file=sys.stderr)
+        return 2
+    if args.choose:
+        return _choose(layout, args.key, args.choose)
+    if not args.list:
+        code = _make(layout, args.key)
+        if code:
+            return code
+    listing = variations.read_listing(layout, args.key)
+    if listing is None:
+        print(f"no colour variations of {args.key} yet: `restore-photos variations {args.key}` makes them")
+        return 1
+    for line in variations.listing_summary(listing):
+        print(line)
+    if listing.get("sheet"):
+        print(f"contact sheet: {variations.folder(layout, args.key) / listing['sheet']}")
+        print(f"choose one with: restore-photos variations {args.key} --choose ID")
+    return 0 if listing.get("state") != variations.FAILED else 1
+
+
+def _make(layout: Layout, key: str) -> int:
+    """Materialise colour_variations for ``key`` here: the run is in the instance like the daemon's."""
+    import dagster as dg
+
+    from restore_dagster.assets.colour_variations import colour_variations
+    from restore_dagster.instance import get_instance
+    from restore_dagster.owner import Owner
+    from restore_dagster.partitions import photos
+    from restore_dagster.resources import GpuResource, StorageResource
+    from restore_dagster.stopping import SignalStop
+
+    instance = get_instance(layout)
+    if key not in set(instance.get_dynamic_partitions(photos.name)):
+        instance.add_dynamic_partitions(photos.name, [key])  # registered but not yet seen by a run or the sensor
+    storage = StorageResource(home=str(layout.root), gallery_path=str(layout.gallery))
+    print(f"making colour variations of {key} (progress below; each candidate is a model run)", file=sys.stderr)
+    with SignalStop() as stop, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = dg.materialize([colour_variations], instance=instance, partition_key=key,
+                                resources={"storage": storage, "gpu": GpuResource()},
+                                tags={"restore/via": "cli", **Owner.this_process().tags()}, raise_on_error=False)
+    if stop.requested:
+        return stop.exit_code
+    if not result.success:
+        print(f"error: the variations of {key} failed (see run {result.run_id} in the Dagster UI)", file=sys.stderr)
+    return 0
+
+
+def _choose(layout: Layout, key: str, wanted: str) -> int:
+    from restore_dagster import variations
+    from restore_dagster.settings import SettingsStore
+
+    listing = variations.read_listing(layout, key) or {}
+    candidates = listing.get("candidates") or []
+    if wanted.isdigit() and 1 <= int(wanted) <= len(candidates):
+        wanted = candidates[int(wanted) - 1]["id"]
+    try:
+        choice = variations.choose(layout, SettingsStore(layout.state), key, wanted)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    knob, value = choice.settings.colour_knob
+    print(f"model = {choice.settings.model}\n{knob} = {value}")
+    if choice.note:
+        print(choice.note)
+    if choice.changed:
+        print(f"the photo is redone from 'colorized' by the sensor, or now with: restore-photos run --photo {key}")
+    else:
+        print("this already was the photo's colouring: nothing to redo")
+    return 0
