@@ -2,6 +2,8 @@
 
     restore-photos variations KEY              make them now (through the colour_variations asset, in
                                                this process, progress on the terminal) and list them
+    restore-photos variations KEY --max 4 --render-factors 20,35 --input-sizes 256
+                                               a smaller or different sheet (fewer candidates cost less)
     restore-photos variations KEY --list       list the last ones made (no model runs)
     restore-photos variations KEY --choose ID  make candidate ID (or its number in the list) the photo's
                                                colouring; the photo is then redone from 'colorized'
@@ -11,6 +13,7 @@ Choosing is the same as ``restore-photos settings KEY --model M --render-factor 
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 
@@ -26,7 +29,20 @@ def add_parser(sub) -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--list", action="store_true", help="list the variations made last, make nothing")
     what.add_argument("--choose", metavar="ID", help="a candidate's id (deoldify-artistic-20) or its number in the list")
+    parser.add_argument("--max", type=int, metavar="N", help="at most N candidates (default 9)")
+    parser.add_argument("--render-factors", type=_numbers, metavar="A,B", help="DeOldify's knobs to try (default 35,20,45,28)")
+    parser.add_argument("--input-sizes", type=_numbers, metavar="A,B", help="DDColor's knobs to try (default 512,256,768,384)")
     parser.set_defaults(func=cmd_variations)
+
+
+def _numbers(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers separated by commas")
+    return values
 
 
 def cmd_variations(args, layout: Layout) -> int:
@@ -39,7 +55,13 @@ def cmd_variations(args, layout: Layout) -> int:
     if args.choose:
         return _choose(layout, args.key, args.choose)
     if not args.list:
-        code = _make(layout, args.key)
+        config = {name: value for name, value in (("max_candidates", args.max), ("render_factors", args.render_factors),
+                                                  ("input_sizes", args.input_sizes)) if value is not None}
+        problem = _knob_problem(config)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        code = _make(layout, args.key, config)
         if code:
             return code
     listing = variations.read_listing(layout, args.key)
@@ -54,7 +76,23 @@ def cmd_variations(args, layout: Layout) -> int:
     return 0 if listing.get("state") != variations.FAILED else 1
 
 
-def _make(layout: Layout, key: str) -> int:
+def _knob_problem(config: dict) -> str:
+    """Why these knobs cannot be tried (checked here: a bad one would fail the run after loading a model)."""
+    from restore_dagster.settings import PhotoSettings
+
+    if config.get("max_candidates") is not None and not 1 <= config["max_candidates"] <= 32:
+        return "--max must be between 1 and 32"
+    try:
+        for value in config.get("render_factors", []):
+            PhotoSettings(render_factor=value)
+        for value in config.get("input_sizes", []):
+            PhotoSettings(input_size=value)
+    except ValueError as exc:
+        return str(exc).removeprefix("invalid settings: ")
+    return ""
+
+
+def _make(layout: Layout, key: str, config: dict) -> int:
     """Materialise colour_variations for ``key`` here: the run is in the instance like the daemon's."""
     import dagster as dg
 
@@ -69,12 +107,16 @@ def _make(layout: Layout, key: str) -> int:
     if key not in set(instance.get_dynamic_partitions(photos.name)):
         instance.add_dynamic_partitions(photos.name, [key])  # registered but not yet seen by a run or the sensor
     storage = StorageResource(home=str(layout.root), gallery_path=str(layout.gallery))
-    print(f"making colour variations of {key} (progress below; each candidate is a model run)", file=sys.stderr)
+    gpu = GpuResource()
+    cost = ("on this CPU each candidate takes several seconds (about a minute for 9 on an idle 2-core machine, "
+            "see BENCHMARKS.md)" if gpu.torch_device == "cpu" else f"on {gpu.torch_device} a candidate takes a fraction of a second once its model is loaded")
+    print(f"making colour variations of {key}: {cost}; progress below", file=sys.stderr)
     with SignalStop() as stop, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = dg.materialize([colour_variations], instance=instance, partition_key=key,
-                                resources={"storage": storage, "gpu": GpuResource()},
-                                tags={"restore/via": "cli", **Owner.this_process().tags()}, raise_on_error=False)
+                                resources={"storage": storage, "gpu": gpu},
+                                tags={"restore/via": "cli", **Owner.this_process().tags()}, raise_on_error=False,
+                                run_config={"ops": {"colour_variations": {"config": config}}})
     if stop.requested:
         return stop.exit_code
     if not result.success:

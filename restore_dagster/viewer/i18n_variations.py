@@ -23,5 +23,6 @@ VARIATIONS_MESSAGES: dict[str, dict[str, str]] = {
     "variations_use": {"en": "Use this colouring", "zh": "选用这个上色方案"},
     "variations_chosen": {"en": "Chosen: the photo is coloured again with it.", "zh": "已选用：照片将按它重新上色。"},
     "variations_unchanged": {"en": "This already is the photo's colouring.", "zh": "这已经是照片当前的上色方案。"},
+    "variations_made_in": {"en": "{n} made in {s} s ({device}).", "zh": "已生成 {n} 个，用时 {s} 秒（{device}）。"},
     "variations_sheet": {"en": "Contact sheet", "zh": "全部方案一览"},
 }

@@ -54,6 +54,8 @@ class VariationsOut(BaseModel):
     candidates: list[CandidateOut]
     omitted: list[OmittedOut]
     sheet: str | None  # the contact sheet's URL
+    seconds: float  # what making the last set took
+    device: str  # where: "cpu", "cuda:0"
 
 
 class ChoiceOut(BaseModel):

@@ -11,7 +11,7 @@ from restore_dagster.settings import PhotoSettings
 def panel(layout: Layout, key: str | None, settings: PhotoSettings | None, photo_url: str) -> dict:
     """What the panel shows now (the JSON the script polls, and the page's first render)."""
     empty = {"state": "none", "message": "", "done": 0, "total": 0, "can_make": False, "stale": False,
-             "candidates": [], "omitted": [], "sheet": None}
+             "candidates": [], "omitted": [], "sheet": None, "seconds": 0.0, "device": ""}
     if key is None or settings is None:
         return empty
     toned = read_record(layout, "toned", key)
@@ -31,6 +31,8 @@ def panel(layout: Layout, key: str | None, settings: PhotoSettings | None, photo
                         for c in listing.get("candidates", []) if isinstance(c, dict) and "id" in c],
             omitted=[{"model": o.get("model", ""), "reason": o.get("reason", "")} for o in listing.get("omitted", [])],
             sheet=f"{photo_url}/variations/image/sheet?v={made_at}" if listing.get("sheet") else None,
+            seconds=float(listing.get("seconds") or 0.0),  # what the sheet cost: the owner learns what asking costs
+            device=str(listing.get("device") or ""),
         )
     if progress and progress.get("stage") == variations.STAGE:
         result.update(state="making", done=int(progress.get("done") or 0), total=int(progress.get("total") or 0))

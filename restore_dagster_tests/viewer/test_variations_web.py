@@ -54,7 +54,7 @@ def write_variations(layout, key, state=variations.MADE, source_fingerprint=None
                "message": "a colour photo: it passes through the colouriser unchanged" if state == variations.COLOUR_PHOTO else "",
                "candidates": candidates, "omitted": [{"model": "ddcolor", "label": "DDColor large (ModelScope)",
                                                       "reason": "DDColor large (ModelScope): weights not here", "detail": "x"}],
-               "sheet": sheet, "seconds": 3.0}
+               "sheet": sheet, "seconds": 3.0, "device": "cpu"}
     variations._publish(folder, listing)
     return listing
 
@@ -110,6 +110,7 @@ def test_asking_for_variations_writes_one_request_and_the_panel_follows_it(owner
     variation_requests.finish(layout.state, key, started=2e9)
     state = owner.get(photo_url + "/variations/state").json()
     assert state["state"] == "made" and not state["stale"]
+    assert (state["seconds"], state["device"]) == (3.0, "cpu")  # what asking cost, said in the panel
     assert [(c["id"], c["current"]) for c in state["candidates"]] == [
         ("deoldify-artistic-8", True), ("deoldify-artistic-20", False), ("ddcolor-tiny-256", False)]
     assert state["omitted"] == [{"model": "ddcolor", "reason": "DDColor large (ModelScope): weights not here"}]

@@ -40,7 +40,9 @@ function setupVariations(panel) {
       case "colour photo": return msg.msgColourPhoto;
       default:
         if (!state.can_make) return msg.msgNotToned;
-        return state.stale ? msg.msgStale : "";
+        if (state.stale) return msg.msgStale;
+        return state.candidates.length ? msg.msgMadeIn.replace("{n}", state.candidates.length)
+          .replace("{s}", Math.round(state.seconds)).replace("{device}", state.device) : "";
     }
   };
 
