@@ -4,6 +4,7 @@
                                                this process, progress on the terminal) and list them
     restore-photos variations KEY --max 4 --render-factors 20,35 --input-sizes 256
                                                a smaller or different sheet (fewer candidates cost less)
+    restore-photos variations KEY --request    ask the running daemon for them, as the web viewer does
     restore-photos variations KEY --list       list the last ones made (no model runs)
     restore-photos variations KEY --choose ID  make candidate ID (or its number in the list) the photo's
                                                colouring; the photo is then redone from 'colorized'
@@ -28,6 +29,8 @@ def add_parser(sub) -> None:
     parser.add_argument("key", help="a photo key, e.g. family-1962/wedding (restore-photos status --photos lists them)")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--list", action="store_true", help="list the variations made last, make nothing")
+    what.add_argument("--request", action="store_true",
+                      help="ask the running daemon to make them (its colour_variations_sensor), as the web viewer does")
     what.add_argument("--choose", metavar="ID", help="a candidate's id (deoldify-artistic-20) or its number in the list")
     parser.add_argument("--max", type=int, metavar="N", help="at most N candidates (default 9)")
     parser.add_argument("--render-factors", type=_numbers, metavar="A,B", help="DeOldify's knobs to try (default 35,20,45,28)")
@@ -54,6 +57,13 @@ def cmd_variations(args, layout: Layout) -> int:
         return 2
     if args.choose:
         return _choose(layout, args.key, args.choose)
+    if args.request:
+        from restore_dagster import variation_requests
+
+        variation_requests.request(layout.state, args.key)
+        print(f"asked for: the daemon's colour_variations_sensor starts them within a minute; then "
+              f"`restore-photos variations {args.key} --list`")
+        return 0
     if not args.list:
         config = {name: value for name, value in (("max_candidates", args.max), ("render_factors", args.render_factors),
                                                   ("input_sizes", args.input_sizes)) if value is not None}

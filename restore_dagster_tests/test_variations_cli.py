@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from restore_dagster import variations
+from restore_dagster import variation_requests, variations
 from restore_dagster.cli import main
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
@@ -29,6 +29,9 @@ def test_make_list_and_choose_from_the_terminal(layout, restored, artistic_weigh
         monkeypatch.delenv(variable, raising=False)
     assert main(["variations", key, "--list"]) == 1
     assert "no colour variations of al/x yet" in capsys.readouterr().out
+    assert main(["variations", key, "--request"]) == 0  # for the daemon, as the web viewer asks
+    assert "colour_variations_sensor starts them" in capsys.readouterr().out
+    assert [r["key"] for r in variation_requests.pending(layout.state)] == [key]
 
     assert main(["variations", key, "--render-factors", "8,7", "--max", "2"]) == 0
     captured = capsys.readouterr()
@@ -39,6 +42,7 @@ def test_make_list_and_choose_from_the_terminal(layout, restored, artistic_weigh
     assert "left out: DeOldify stable: weights not here" in lines
     sheet = variations.folder(layout, key) / variations.read_listing(layout, key)["sheet"]
     assert f"contact sheet: {sheet}" in lines and sheet.is_file()
+    assert variation_requests.pending(layout.state) == []  # the request was answered by this run
 
     assert main(["variations", key, "--choose", "2"]) == 0
     assert "render_factor = 7" in capsys.readouterr().out
