@@ -76,7 +76,7 @@ def _post(client, url, data=None, csrf=True):
     return client.post(url, data=data or {}, headers={"X-CSRF-Token": csrf_of(client)} if csrf else {})
 
 
-def test_asking_for_variations_writes_one_request_and_the_panel_follows_it(owner, layout, published):
+def test_asking_for_variations_writes_one_request_and_the_panel_follows_it(owner, layout, published, busy):
     photo_url, key = published
     state = owner.get(photo_url + "/variations/state").json()
     assert (state["state"], state["can_make"], state["candidates"]) == ("none", True, [])
@@ -97,7 +97,11 @@ def test_asking_for_variations_writes_one_request_and_the_panel_follows_it(owner
     progress.tiles(3, 8, "candidates")
     state = owner.get(photo_url + "/variations/state").json()
     assert (state["state"], state["done"], state["total"]) == ("making", 3, 8)
-    # The badge says it too (the photo's run is a processing one for the gallery).
+    # The badge says it too: the variations run names the photo, so the gallery shows it processing.
+    busy.keys.add(key)
+    photo = owner.get(f"/api{photo_url}").json()
+    assert (photo["state"], photo["reason"]) == ("processing", "making colour variations: 3/8 candidates (37%)")
+    busy.keys.clear()
     progress.clear()
     # Another stage's progress is not the variations'.
     other = PhotoProgress(layout.state, "upscaled", key, 1, 1, "run")
