@@ -28,6 +28,7 @@ ACTIVITY = {
     "colorized": "colourising",
     "compressed": "compressing",
     "published": "publishing",
+    "colour_variations": "making colour variations",  # on request only (assets/colour_variations.py)
 }
 
 

@@ -98,10 +98,12 @@ class GpuResource(dg.ConfigurableResource):
             self._loaded(key, started)
         return self._models[key]
 
-    def weights_for(self, kind: str) -> Path:
+    def weights_for(self, kind: str, download: bool | None = None) -> Path:
+        """``download``: None follows ``download_weights``; False never downloads (colour variations
+        use only the models already here, rather than fetch five checkpoints for one contact sheet)."""
         from restore_dagster.models import weights
 
-        if kind in self._weights_errors:  # tried this run already: fail every photo fast, download once
+        if download is None and kind in self._weights_errors:  # tried this run already: fail every photo fast, download once
             raise self._weights_errors[kind]
         explicit = {
             "artistic": self.artistic_weights, "stable": self.stable_weights,
@@ -113,14 +115,18 @@ class GpuResource(dg.ConfigurableResource):
         cache = Path(self.weights_dir) if self.weights_dir else Layout.from_env().weights
         try:
             return weights.resolve_weights(
-                kind, cache_dir=cache, explicit_path=explicit_path, download=self.download_weights, progress=False
+                kind, cache_dir=cache, explicit_path=explicit_path,
+                download=self.download_weights if download is None else download, progress=False,
             )
         except weights.WeightsError as exc:
-            self._weights_errors[kind] = exc
+            if download is None:
+                self._weights_errors[kind] = exc
             raise
 
-    def colorizer(self, model: str):
-        """The colouriser for a ``settings.MODELS`` choice (old names "artistic"/"stable" too), loaded once."""
+    def colorizer(self, model: str, download: bool | None = None):
+        """The colouriser for a ``settings.MODELS`` choice (old names "artistic"/"stable" too), loaded once.
+
+        ``download`` as in ``weights_for``."""
         from restore_dagster.settings import LEGACY_MODELS
 
         model = LEGACY_MODELS.get(model, model)
@@ -135,12 +141,12 @@ class GpuResource(dg.ConfigurableResource):
             if model.startswith("deoldify-"):
                 from restore_dagster.models import deoldify
 
-                loaded = deoldify.load_generator(kind, self.weights_for(kind), device=self.torch_device)
+                loaded = deoldify.load_generator(kind, self.weights_for(kind, download), device=self.torch_device)
             else:
                 from restore_dagster.models import ddcolor
 
                 variant = "tiny" if model == "ddcolor-tiny" else "large"
-                loaded = ddcolor.load_ddcolor(variant, self.weights_for(kind), device=self.torch_device)
+                loaded = ddcolor.load_ddcolor(variant, self.weights_for(kind, download), device=self.torch_device)
             self._models[key] = loaded
             self._loaded(key, started)
         return self._models[key]

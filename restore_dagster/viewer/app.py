@@ -23,6 +23,7 @@ from restore_dagster.viewer.routes_framing import router as framing_router
 from restore_dagster.viewer.routes_owner import router as owner_router
 from restore_dagster.viewer.routes_repair import router as repair_router
 from restore_dagster.viewer.routes_share import router as share_router
+from restore_dagster.viewer.routes_variations import router as variations_router
 from restore_dagster.viewer.security import DEVICE_COOKIE, SESSION_COOKIE, LoginRequired, SecurityMiddleware, is_owner, is_secure, require_csrf
 from restore_dagster.viewer.services import build_services
 from restore_dagster.viewer.states import BusyKeys
@@ -139,4 +140,5 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     app.include_router(owner_router)
     app.include_router(repair_router)
     app.include_router(framing_router)
+    app.include_router(variations_router)
     return app

@@ -202,6 +202,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "photo": {"en": "Photo", "zh": "照片"},
 }
 
+from restore_dagster.viewer.i18n_variations import VARIATIONS_MESSAGES  # noqa: E402 (the panel keeps its own strings)
+
+MESSAGES.update(VARIATIONS_MESSAGES)
+
 
 def pick_language(accept_language: str | None, cookie: str | None = None) -> str:
     """``en`` or ``zh``: the cookie if valid, else the browser's most preferred of the two."""

@@ -25,6 +25,7 @@ from restore_dagster.viewer.i18n import MESSAGES, translator
 from restore_dagster.viewer.library import NotFound, Photo
 from restore_dagster.viewer.pages import Scope, language, render
 from restore_dagster.viewer.repair_edits import repair_panel
+from restore_dagster.viewer.variations_panel import panel as variations_panel
 from restore_dagster.viewer.services import Services
 from restore_dagster.viewer.states import PhotoStatus
 
@@ -179,6 +180,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
         framing=framing_panel(svc.layout, status.key, status.settings) if scope.can_edit else None,
+        variations=variations_panel(svc.layout, status.key, status.settings, scope.photo_url(photo)) if scope.can_edit else None,
         before=_before_url(svc, scope, photo, status.key),
         neighbours=_neighbours(svc, scope, photo),
     )
