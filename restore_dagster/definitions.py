@@ -2,8 +2,8 @@
 import dagster as dg
 
 from restore_dagster.assets import STAGE_ASSETS, catalogue, raw_photo
-from restore_dagster.celery_steps import executor_from_env
 from restore_dagster.assets.colour_variations import colour_variations, colour_variations_job, colour_variations_sensor
+from restore_dagster.celery_steps import executor_from_env
 from restore_dagster.resources import GpuResource, StorageResource
 from restore_dagster.sensors import gallery_sensor
 
