@@ -12,6 +12,8 @@
                                              show or change one photo's settings (the sensor re-runs it)
     restore-photos frame KEY [--corners X,Y X,Y X,Y X,Y | --crop L,T,R,B] [--rotate 0|90|180|270] [--reset]
                                              frame one photo by hand (fractions of the upright original); redone from scanned
+    restore-photos colour-fix KEY [--at X,Y --colour '#RRGGBB' [--tolerance N] [--preview PNG] | --undo [ID] | --forget]
+                                             colour an area by hand (the point's fractions); redone from colorized
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
     restore-photos weights [--download]      check / fetch the DeOldify, scratch and LaMa weights, or say where to put them
@@ -27,7 +29,7 @@ import os
 import sys
 from pathlib import Path
 
-from restore_dagster import describe_cli, frame_cli
+from restore_dagster import colour_fix_cli, describe_cli, frame_cli
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
@@ -405,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.set_defaults(func=cmd_settings)
     describe_cli.add_parser(sub)
     frame_cli.add_parser(sub)
+    colour_fix_cli.add_parser(sub)
     weights = sub.add_parser("weights", help="check or download the DeOldify, DDColor, scratch-detection and LaMa weights")
     weights.add_argument("--kind", choices=("artistic", "stable", "scratch", "lama", "ddcolor", "ddcolor-artistic",
                                             "ddcolor-tiny"))

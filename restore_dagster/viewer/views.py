@@ -17,6 +17,8 @@ from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
+from restore_dagster.viewer.album_colouriser import album_colouriser
+from restore_dagster.viewer.colour_fix_edits import colour_fix_panel
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
@@ -158,7 +160,8 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     album_hint = (date_hint(scope.album.title) or date_hint(scope.album.folder)) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
-                  album_description=album_description, album_hint=album_hint)
+                  album_description=album_description, album_hint=album_hint,
+                  colouriser=album_colouriser(svc, scope.album.folder) if scope.can_edit else None)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
@@ -179,6 +182,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
         # The repair panel and mask editor are the owner's: a visitor's page has nothing of them.
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
         framing=framing_panel(svc.layout, status.key, status.settings) if scope.can_edit else None,
+        colour_fix=colour_fix_panel(svc.layout, status.key) if scope.can_edit else None,
         before=_before_url(svc, scope, photo, status.key),
         neighbours=_neighbours(svc, scope, photo),
     )
