@@ -37,7 +37,7 @@ from PIL import Image
 from restore_dagster.config import Layout
 from restore_dagster.files import atomic_write_json
 from restore_dagster.imaging import colour_fix as cf
-from restore_dagster.lineage import colour_fix_path, read_record
+from restore_dagster.lineage import colour_fix_path, colour_fix_signature_of, read_record
 
 FORMAT = 1
 MAX_FIXES = 40  # each replay segments the picture again; forty regions is a lot of hand colouring
@@ -128,15 +128,24 @@ def read_fixes(path: Path) -> list[ColourFix]:
     A file that is not what this module writes raises ColourFixFileError naming it and the fix: a fix
     the owner made is never silently dropped.
     """
+    return read_fixes_signed(path)[0]
+
+
+def read_fixes_signed(path: Path) -> tuple[list[ColourFix], str | None]:
+    """``read_fixes`` and the signature (lineage.colour_fix_signature) of the very bytes it read."""
     try:
-        text = Path(path).read_text("utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
+        return [], None
+    except OSError as exc:
         raise ColourFixFileError(f"{path}: cannot read the colour fixes ({exc})") from None
+    return _parse(path, data), colour_fix_signature_of(data)
+
+
+def _parse(path: Path, raw: bytes) -> list[ColourFix]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ColourFixFileError(f"{path}: the colour fixes are not JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("fixes"), list):
         raise ColourFixFileError(f"{path}: not a colour-fix file (expected {{\"format\": {FORMAT}, \"fixes\": [...]}})")

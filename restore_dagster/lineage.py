@@ -168,9 +168,13 @@ def colour_fix_signature(path: Path) -> str | None:
     The file is small and only photos with fixes have one.
     """
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        return colour_fix_signature_of(Path(path).read_bytes())
     except FileNotFoundError:
         return None
+
+
+def colour_fix_signature_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def scan_touchups(layout: Layout) -> dict[str, dict[str, str]]:

@@ -194,3 +194,34 @@ def test_the_listing_skips_other_files_and_hidden_ones(layout, picture):
     (folder / "notes.txt").write_text("x")
     assert set(scan_touchups(layout)) == {KEY}
     assert (folder / ".lock").exists()  # the lock file is hidden: never taken for a photo
+
+
+def test_a_fix_made_while_colorized_replays_is_not_lost(layout, picture, monkeypatch):
+    """The stage's fingerprint is read from the fixes file after it ran: a fix added (or every fix
+    undone) meanwhile must be in the output too, or the photo would count as done without it."""
+    from types import SimpleNamespace
+
+    from restore_dagster.assets.colorized import apply_colour_fixes
+    from restore_dagster.lineage import stage_file
+
+    image, luminance, _ = picture
+    first, second = _fix(luminance, colour="#aa0000"), _fix(luminance, x=0.1, y=0.1, colour="#00aa00")
+    colour_fixes.add_fix(layout, KEY, first)
+    job = SimpleNamespace(layout=layout, key=KEY, touchup=None, log=None,
+                          output=lambda s, ext: stage_file(layout, s, KEY, ext))
+    replay, calls = colour_fixes.replay, []
+
+    def owner_taps_during_the_run(*args):
+        calls.append(len(args[2]))
+        if len(calls) == 1:
+            colour_fixes.add_fix(layout, KEY, second)
+        return replay(*args)
+
+    monkeypatch.setattr(colour_fixes, "replay", owner_taps_during_the_run)
+    _, summary = apply_colour_fixes(job, image, image)
+    assert calls == [1, 2] and summary["applied"] == [first.id, second.id]
+
+    calls.clear()
+    monkeypatch.setattr(colour_fixes, "replay", lambda *a: (calls.append(1), colour_fixes.forget_fixes(layout, KEY), replay(*a))[2])
+    out, summary = apply_colour_fixes(job, image, image)
+    assert summary == {} and out is image and not stage_file(layout, "colorized", KEY, "colour-fixes.png").exists()

@@ -8,6 +8,7 @@ from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, p
 from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.imaging import colour_fix
+from restore_dagster.lineage import colour_fix_path, colour_fix_signature
 from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -71,12 +72,23 @@ def apply_colour_fixes(job: PhotoJob, before, image):
     the number of the fix that coloured each pixel, at the segmentation's working size).
     """
     audit = job.output("colorized", "colour-fixes.png")
-    fixes = colour_fixes.fixes_of(job.layout, job.key)  # a broken file fails this photo, naming it
+    path = colour_fix_path(job.layout, job.key)
+    fixes, signature = colour_fixes.read_fixes_signed(path)  # a broken file fails this photo, naming it
     if not fixes or job.touchup:
         audit.unlink(missing_ok=True)
         return image, ({"waiting": len(fixes), "reason": "a hand-coloured image (touchups/colorized/) replaces this "
                         "stage; the colour fixes apply once it is removed"} if fixes else {})
-    replayed = colour_fixes.replay(image, colour_fix.working_luminance(before), fixes)
+    luminance = colour_fix.working_luminance(before)
+    for _ in range(3):
+        replayed = colour_fixes.replay(image, luminance, fixes)
+        # The fingerprint is taken from the file after this stage: a fix the owner added (or undid)
+        # while it ran would be recorded as done and never made. Replayed again on the new list instead.
+        if colour_fix_signature(path) == signature:
+            break
+        fixes, signature = colour_fixes.read_fixes_signed(path)
+        if not fixes:  # every fix undone meanwhile
+            audit.unlink(missing_ok=True)
+            return image, {}
     atomic_write_bytes(audit, imaging.encode_png(Image.fromarray(replayed.labels, "L")))
     if replayed.skipped and job.log is not None:
         job.log.warning(f"colorized {job.key}: {len(replayed.skipped)} colour fix(es) skipped: "
