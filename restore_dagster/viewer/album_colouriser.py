@@ -17,21 +17,26 @@ def album_slug(svc: Services, folder: str) -> str | None:
     return RegistryStore(svc.layout.state).load().albums.get(folder)
 
 
-def album_colouriser(svc: Services, folder: str) -> dict:
-    """What the album page's colouriser form shows."""
-    slug = album_slug(svc, folder)
+def album_colouriser(svc: Services, folder: str, keys: list[str] | None = None) -> dict:
+    """What the album page's colouriser form shows. ``keys``: the album's photo keys when the page
+    has them already (its states were just read), which spares a second read of the registry: a
+    large gallery's registry is the page's biggest read."""
     store: SettingsStore = svc.settings
+    if keys:
+        slug = keys[0].split("/", 1)[0]
+    else:
+        registry = RegistryStore(svc.layout.state).load()
+        slug = registry.albums.get(folder)
+        keys = [key for key in registry.photos if key.split("/", 1)[0] == slug] if slug else []
     if slug is None:
         return {"ready": False, "models": MODELS, "own": "", "project": store.defaults.model, "photos_own": 0}
-    registry = RegistryStore(svc.layout.state).load()
     overrides = store.all_overrides()
-    own_model = sum(1 for key in registry.photos if key.split("/", 1)[0] == slug and "model" in overrides.get(key, {}))
     return {
         "ready": True,
         "models": MODELS,
         "own": store.album_overrides(slug).get("model", ""),  # "" = the project default
         "project": store.defaults.model,
-        "photos_own": own_model,
+        "photos_own": sum(1 for key in keys if "model" in overrides.get(key, {})),
     }
 
 

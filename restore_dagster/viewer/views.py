@@ -161,7 +161,15 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
                   album_description=album_description, album_hint=album_hint,
-                  colouriser=album_colouriser(svc, scope.album.folder) if scope.can_edit else None)
+                  colouriser=_colouriser(svc, scope, photos, q))
+
+
+def _colouriser(svc: Services, scope: Scope, photos: list[dict], q: str) -> dict | None:
+    """The owner's colouriser form; the album's keys from the states just read when they are all there."""
+    if not scope.can_edit:
+        return None
+    keys = [p["key"] for p in photos if p["key"]] if not q.strip() else None
+    return album_colouriser(svc, scope.album.folder, keys)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
