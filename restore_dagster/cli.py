@@ -14,6 +14,8 @@
                                              frame one photo by hand (fractions of the upright original); redone from scanned
     restore-photos variations KEY [--list | --choose ID]
                                              one photo's colour variations: make a contact sheet of colourings, choose one
+    restore-photos colour-fix KEY [--at X,Y --colour '#RRGGBB' [--tolerance N] [--preview PNG] | --undo [ID] | --forget]
+                                             colour an area by hand (the point's fractions); redone from colorized
     restore-photos describe KEY [--date D] [--caption C] [--place P] [--people "A, B"] | --album A --date D
                                              the family's date, caption, place and names (written when published)
     restore-photos weights [--download]      check / fetch the DeOldify, scratch and LaMa weights, or say where to put them
@@ -29,7 +31,7 @@ import os
 import sys
 from pathlib import Path
 
-from restore_dagster import describe_cli, frame_cli, variations_cli
+from restore_dagster import colour_fix_cli, describe_cli, frame_cli, variations_cli
 from restore_dagster.config import Layout
 from restore_dagster.filenames import fit_name
 from restore_dagster.models.weights import sha256_file
@@ -408,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe_cli.add_parser(sub)
     frame_cli.add_parser(sub)
     variations_cli.add_parser(sub)
+    colour_fix_cli.add_parser(sub)
     weights = sub.add_parser("weights", help="check or download the DeOldify, DDColor, scratch-detection and LaMa weights")
     weights.add_argument("--kind", choices=("artistic", "stable", "scratch", "lama", "ddcolor", "ddcolor-artistic",
                                             "ddcolor-tiny"))

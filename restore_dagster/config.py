@@ -16,6 +16,9 @@ TOUCHUP_STAGES = ("scanned", "repaired", "toned", "upscaled", "colorized", "comp
 # Not a stage: the owner's corrections of the repair mask (touchups/repair-mask/<album>/<photo>.png),
 # an input of `repaired` rather than a replacement of its output.
 REPAIR_MASK_DIRNAME = "repair-mask"
+# Not a stage either: the owner's colour fixes (touchups/colour-fix/<album>/<photo>.json), replayed on
+# top of `colorized`'s colouriser (restore_dagster/colour_fixes.py).
+COLOUR_FIX_DIRNAME = "colour-fix"
 # Folder inside each album where restorations are published; the gallery never treats it as uploads.
 PUBLISHED_DIRNAME = "restored"
 
@@ -73,6 +76,10 @@ class Layout:
     @property
     def repair_masks(self) -> Path:
         return self.touchups / REPAIR_MASK_DIRNAME
+
+    @property
+    def colour_fixes(self) -> Path:
+        return self.touchups / COLOUR_FIX_DIRNAME
 
     def ensure(self) -> "Layout":
         for path in (self.gallery, self.stages, self.touchups, self.state, self.weights):

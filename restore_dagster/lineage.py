@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restore_dagster.config import REPAIR_MASK_DIRNAME, STAGES, TOUCHUP_STAGES, Layout
+from restore_dagster.config import COLOUR_FIX_DIRNAME, REPAIR_MASK_DIRNAME, STAGES, TOUCHUP_STAGES, Layout
 from restore_dagster.files import atomic_write_json, read_json
 from restore_dagster.gallery import IMAGE_SUFFIXES
 from restore_dagster.keys import split_key
@@ -68,7 +68,8 @@ def fingerprints(
     new or changed weights re-colourise (DeOldify) or re-repair (the scratch detector, LaMa), so
     photos that went without a step for want of weights are redone once the weights are in place.
     ``touchups`` may also hold the owner's repair-mask corrections under ``REPAIR_MASK_DIRNAME``:
-    they change only ``repaired`` (and what follows it).
+    they change only ``repaired`` (and what follows it). The owner's colour fixes, under
+    ``COLOUR_FIX_DIRNAME``, change only ``colorized`` (and what follows it).
     ``description`` (``DescriptionSnapshot.signature``: the family's date, caption, place and names)
     enters ``published`` only, so describing a photo re-publishes it and runs no model; None (not
     described) leaves every fingerprint as it was before descriptions. The owner's framing (corners,
@@ -88,6 +89,10 @@ def fingerprints(
             # A hand-repaired image replaces the output whatever the models or the mask say.
             parts["weights"] = {kind: (weights or {}).get(kind) for kind in REPAIR_WEIGHTS}
             parts["mask"] = touchups.get(REPAIR_MASK_DIRNAME)
+        if stage == "colorized" and COLOUR_FIX_DIRNAME in touchups and "colorized" not in touchups:
+            # Only when there are fixes, so photos nobody fixed keep their fingerprints; a hand-coloured
+            # image replaces the output, and the fixes wait for it to be removed.
+            parts["colour_fix"] = touchups[COLOUR_FIX_DIRNAME]
         if stage == "published" and description:
             parts["description"] = description
         if stage == "scanned" and (settings.frame_corners is not None or settings.rotation):
@@ -149,12 +154,46 @@ def repair_mask_path(layout: Layout, key: str) -> Path:
     return layout.repair_masks / album / f"{photo}.png"
 
 
+def colour_fix_path(layout: Layout, key: str) -> Path:
+    """The owner's colour fixes of ``key``: ``touchups/colour-fix/<album>/<photo>.json`` (colour_fixes.py)."""
+    album, photo = split_key(key)
+    return layout.colour_fixes / album / f"{photo}.json"
+
+
+def colour_fix_signature(path: Path) -> str | None:
+    """A digest of the fixes file's bytes, None when there is none.
+
+    The content, not the stat: an undo and a new fix can write a file of the same size within one
+    timestamp tick, and an undo back to an earlier list should give back the earlier fingerprint.
+    The file is small and only photos with fixes have one.
+    """
+    try:
+        return colour_fix_signature_of(Path(path).read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def colour_fix_signature_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def scan_touchups(layout: Layout) -> dict[str, dict[str, str]]:
     """``{key: {stage: signature}}`` for every touch-up file, in one walk of the touch-up folders.
 
-    Repair-mask corrections are listed under ``REPAIR_MASK_DIRNAME`` beside the stages.
+    Repair-mask corrections are listed under ``REPAIR_MASK_DIRNAME`` beside the stages, colour
+    fixes under ``COLOUR_FIX_DIRNAME``.
     """
     found: dict[str, dict[str, str]] = {}
+    if layout.colour_fixes.is_dir():
+        for album in os.scandir(layout.colour_fixes):
+            if not album.is_dir():
+                continue
+            for entry in os.scandir(album.path):
+                stem, suffix = os.path.splitext(entry.name)
+                if suffix == ".json" and not entry.name.startswith(".") and entry.is_file():
+                    signature = colour_fix_signature(Path(entry.path))
+                    if signature is not None:  # undone between the listing and the read
+                        found.setdefault(f"{album.name}/{stem}", {})[COLOUR_FIX_DIRNAME] = signature
     if layout.repair_masks.is_dir():
         for album in os.scandir(layout.repair_masks):
             if not album.is_dir():
@@ -188,6 +227,9 @@ def touchup_signatures(layout: Layout, key: str) -> dict[str, str]:
     mask = file_signature(repair_mask_path(layout, key))
     if mask is not None:
         sigs[REPAIR_MASK_DIRNAME] = mask
+    fixes = colour_fix_signature(colour_fix_path(layout, key))
+    if fixes is not None:
+        sigs[COLOUR_FIX_DIRNAME] = fixes
     return sigs
 
 

@@ -193,6 +193,10 @@ class SettingsStore:
         except ValueError as exc:  # a hand-edited file: say which file and which album
             raise ValueError(f"{self.albums_path}: settings of album {album}: {exc}") from None
 
+    def album_overrides(self, album: str) -> dict[str, Any]:
+        """The values ``album`` sets itself (what ``album:NAME`` stores), without the project's."""
+        return dict(self._albums.get(album, {}))
+
     def set_album_defaults(self, album: str, **changes: Any) -> PhotoSettings:
         unknown = set(changes) - set(FIELDS)
         if unknown:

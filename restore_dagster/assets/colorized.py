@@ -1,11 +1,14 @@
 """colorized: the photo's colouriser (DeOldify or DDColor) on black-and-white photos; colour photos pass
 through unless configured otherwise."""
 import dagster as dg
+from PIL import Image
 
-from restore_dagster import imaging
+from restore_dagster import colour_fixes, imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
 from restore_dagster.files import atomic_copy, atomic_write_bytes
+from restore_dagster.imaging import colour_fix
+from restore_dagster.lineage import colour_fix_path, colour_fix_signature
 from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -59,6 +62,40 @@ def run_colorizer(image, colorizer, settings):
     return ddcolor.colorize_ddcolor(image, colorizer, input_size=settings.input_size)
 
 
+def apply_colour_fixes(job: PhotoJob, before, image):
+    """``image`` with the owner's colour fixes replayed (colour_fixes.py), and what became of each.
+
+    Fixes apply to every photo, colourised or passed through (a colour print's faded dress is fixed
+    the same way), segmented on ``before`` (the colouriser's input, whose luminance colourisation
+    keeps). A hand-coloured touch-up replaces the stage's output: the fixes wait for it to go. The
+    regions actually coloured are written beside the output for audit (``<photo>.colour-fixes.png``:
+    the number of the fix that coloured each pixel, at the segmentation's working size).
+    """
+    audit = job.output("colorized", "colour-fixes.png")
+    path = colour_fix_path(job.layout, job.key)
+    fixes, signature = colour_fixes.read_fixes_signed(path)  # a broken file fails this photo, naming it
+    if not fixes or job.touchup:
+        audit.unlink(missing_ok=True)
+        return image, ({"waiting": len(fixes), "reason": "a hand-coloured image (touchups/colorized/) replaces this "
+                        "stage; the colour fixes apply once it is removed"} if fixes else {})
+    luminance = colour_fix.working_luminance(before)
+    for _ in range(3):
+        replayed = colour_fixes.replay(image, luminance, fixes)
+        # The fingerprint is taken from the file after this stage: a fix the owner added (or undid)
+        # while it ran would be recorded as done and never made. Replayed again on the new list instead.
+        if colour_fix_signature(path) == signature:
+            break
+        fixes, signature = colour_fixes.read_fixes_signed(path)
+        if not fixes:  # every fix undone meanwhile
+            audit.unlink(missing_ok=True)
+            return image, {}
+    atomic_write_bytes(audit, imaging.encode_png(Image.fromarray(replayed.labels, "L")))
+    if replayed.skipped and job.log is not None:
+        job.log.warning(f"colorized {job.key}: {len(replayed.skipped)} colour fix(es) skipped: "
+                        + "; ".join(f"{s['id']}: {s['reason']}" for s in replayed.skipped))
+    return replayed.image, replayed.summary()
+
+
 def colorize_photo(job: PhotoJob) -> StageOutput:
     upscaled = job.upstream("upscaled")
     # Measured in `repaired` without the defects it found: white scratches on a sepia print are not colour.
@@ -71,19 +108,21 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         generator, pending = load_colorizer(job)
     if job.touchup:
         image, applied, model = imaging.decode_stage_file(job.touchup), False, "touch-up"
-        atomic_write_bytes(out, imaging.encode_png(image))
     elif generator is not None:
         image = run_colorizer(before, generator, settings)
         applied, model = True, model_label(settings.model)
-        atomic_write_bytes(out, imaging.encode_png(image))
     else:
         # A colour photo, or a black-and-white one whose colour waits for its weights: published
         # as it is, and redone from here when the weights appear (they are in this stage's fingerprint).
         image, applied, model = before, False, f"none ({pending.headline if pending else 'colour photo passed through'})"
-        atomic_copy(upscaled.file, out)
         if pending is not None and job.log is not None:
             job.log.warning(f"colorized {job.key}: {pending.headline} ({pending.weights}); published without "
                             "colour, coloured automatically once the weights are in place")
+    image, fixes = apply_colour_fixes(job, before, image)
+    if applied or job.touchup or fixes.get("applied"):
+        atomic_write_bytes(out, imaging.encode_png(image))
+    else:
+        atomic_copy(upscaled.file, out)  # nothing changed a pixel: the upscaled file as it is
     record = {
         "width": image.width,
         "height": image.height,
@@ -97,6 +136,10 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
         "colourfulness": round(float(imaging.colourfulness(image)), 2),
         "device": job.gpu.torch_device if applied else "",
     }
+    if fixes:
+        record["colour_fixes"] = fixes
+        record["colour_fixes_applied"] = len(fixes.get("applied", []))
+        record["colour_fixes_skipped"] = len(fixes.get("skipped", []))
     metadata = {}
     if pending is not None:
         record[RECORD_FIELD] = [pending.to_json()]
@@ -134,7 +177,8 @@ def colourfulness_check(done):
                                    description=f"A colourised photo's colourfulness is at least {COLOURFULNESS_FLOOR}.")],
     description="The photo's colouriser (DeOldify artistic by default, render_factor 35; or DDColor, input_size 512) "
     "on black-and-white photos; colour photos pass through unless their colorize setting is 'on'. Keeps the "
-    "upscaled photo's luminance, takes the model's chroma.",
+    "upscaled photo's luminance, takes the model's chroma. The owner's colour fixes "
+    "(touchups/colour-fix/<album>/<photo>.json) are replayed on top.",
 )
 def colorized(context: dg.AssetExecutionContext, config: RestoreConfig, storage: StorageResource, gpu: GpuResource):
     yield from run_stage(context, "colorized", storage, colorize_photo, config, gpu, colourfulness_check)

@@ -19,6 +19,8 @@ from restore_dagster.viewer.accounts import DEVICE_SECONDS
 from restore_dagster.viewer.icons import icon_png
 from restore_dagster.viewer.i18n import LANGUAGES, translator
 from restore_dagster.viewer.pages import language, render
+from restore_dagster.viewer.routes_album_colouriser import router as album_colouriser_router
+from restore_dagster.viewer.routes_colour_fix import router as colour_fix_router
 from restore_dagster.viewer.routes_framing import router as framing_router
 from restore_dagster.viewer.routes_owner import router as owner_router
 from restore_dagster.viewer.routes_repair import router as repair_router
@@ -141,4 +143,6 @@ def create_app(layout: Layout | None = None, busy_keys: BusyKeys | None = None, 
     app.include_router(repair_router)
     app.include_router(framing_router)
     app.include_router(variations_router)
+    app.include_router(colour_fix_router)
+    app.include_router(album_colouriser_router)
     return app

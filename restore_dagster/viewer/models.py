@@ -72,3 +72,21 @@ class RepairMaskOut(BaseModel):
 class FramingOut(BaseModel):
     detail: str  # "saved"
     photo: PhotoOut  # the photo's state right after: waiting to be restored again
+
+
+class ColourFixItem(BaseModel):
+    id: str
+    colour: str  # "#rrggbb"
+    x: float
+    y: float
+    tolerance: int
+    percent: float  # share of the picture the region covered when the fix was made
+    state: Literal["applied", "skipped", "waiting"]  # what the last `colorized` run did with it
+    reason: str  # why it was skipped
+
+
+class ColourFixOut(BaseModel):
+    detail: str
+    fixes: list[ColourFixItem]  # the photo's fixes after the change, oldest first
+    error: str  # the fixes file cannot be read ("" normally)
+    photo: PhotoOut  # the photo's state right after: waiting to be coloured again

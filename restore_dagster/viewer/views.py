@@ -17,6 +17,8 @@ from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
+from restore_dagster.viewer.album_colouriser import album_colouriser
+from restore_dagster.viewer.colour_fix_edits import colour_fix_panel
 from restore_dagster.viewer.describing import (
     description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
 )
@@ -159,7 +161,16 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     album_hint = (date_hint(scope.album.title) or date_hint(scope.album.folder)) if scope.can_edit else None
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
-                  album_description=album_description, album_hint=album_hint)
+                  album_description=album_description, album_hint=album_hint,
+                  colouriser=_colouriser(svc, scope, photos, q))
+
+
+def _colouriser(svc: Services, scope: Scope, photos: list[dict], q: str) -> dict | None:
+    """The owner's colouriser form; the album's keys from the states just read when they are all there."""
+    if not scope.can_edit:
+        return None
+    keys = [p["key"] for p in photos if p["key"]] if not q.strip() else None
+    return album_colouriser(svc, scope.album.folder, keys)
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
@@ -181,6 +192,7 @@ def photo_page(request: Request, scope: Scope, filename: str):
         repair=repair_panel(svc.layout, status.key) if scope.can_edit else None,
         framing=framing_panel(svc.layout, status.key, status.settings) if scope.can_edit else None,
         variations=variations_panel(svc.layout, status.key, status.settings, scope.photo_url(photo)) if scope.can_edit else None,
+        colour_fix=colour_fix_panel(svc.layout, status.key) if scope.can_edit else None,
         before=_before_url(svc, scope, photo, status.key),
         neighbours=_neighbours(svc, scope, photo),
     )

@@ -87,7 +87,9 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
         page.locator("#framing > summary").click()
         _images_loaded(page, "#frame-photo")
         photo = page.locator("#frame-photo")
-        photo.scroll_into_view_if_needed()
+        # Centred, not just "in view": a handle on the picture's bottom edge must be on the screen
+        # whatever the page's length below the panel.
+        photo.evaluate("el => el.scrollIntoView({block: 'center'})")
         expect(page.locator("#frame-save")).to_be_disabled()  # nothing changed yet
         for control in (".frame-handle >> nth=0", "#frame-rotate-left", "#frame-rotate-right", "#frame-save"):
             size = page.locator(control).bounding_box()

@@ -139,9 +139,11 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         expect(page.locator("#mask-submit")).to_be_disabled()
         # 3. Paint again, a wider brush, across the middle; then erase a piece of the scratch.
         page.locator("#mask-size").fill("40")
+        box = canvas.bounding_box()  # the clicks above may have scrolled the page (how far depends on what follows the panel)
         _swipe(cdp, _line(box, (0.2, 0.5), (0.8, 0.5)))
         page.locator("[data-tool=eraser]").click()
         expect(page.locator("[data-tool=eraser]")).to_have_attribute("aria-pressed", "true")
+        box = canvas.bounding_box()
         _swipe(cdp, _line(box, (0.3, 0.78), (0.45, 0.78)))
         expect(page.locator("#mask-undo")).to_be_enabled()
         owner.shot("22-repair-painted", full_page=False)
