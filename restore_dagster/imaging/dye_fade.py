@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-# Density kept per dye (red/cyan, green/magenta, blue/yellow) at strength 1: cyan and yellow fade most.
+# Share of density each dye (red/cyan, green/magenta, blue/yellow) loses at strength 1 in dark storage:
+# cyan and yellow fade most.
 _DENSITY_LOSS = np.array([0.55, 0.15, 0.45])
 # The casts seen on old prints, as linear-light gains at strength 1.
 CASTS = {
