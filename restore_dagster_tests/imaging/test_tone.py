@@ -8,7 +8,8 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 from restore_dagster.imaging import colourfulness
 from restore_dagster.imaging.dye_fade import fade_colour_print
-from restore_dagster.imaging.tone import measure, restore_tone
+from restore_dagster.imaging.midtones import APPLIED_SHARE, estimate_midtone_powers
+from restore_dagster.imaging.tone import TARGET_BLACK, TARGET_WHITE, measure, restore_tone
 from restore_dagster_tests.conftest import FIXTURES
 
 PHOTOS = ["astronaut_128x128.png", "coffee_150x100.png", "chelsea_150x100.png"]
@@ -41,9 +42,58 @@ def test_faded_colour_prints_come_closer_to_the_photographs(cast):
         assert colourfulness(restored) > colourfulness(faded) + 3  # the dyes' saturation comes back...
         assert clipped_share(restored) <= clipped_share(clean) + 0.005  # ...without flattening skin at 0 or 255
     before, after = (float(np.mean(e)) for e in zip(*errors))
-    # The cat has no white and no black in it, so per-channel ends overcorrect it (0.9×): the
-    # neutral-ended photographs carry the mean (bench/bench_tone.py measures more).
-    assert after < 0.75 * before, errors
+    # Levels alone leave 0.67× (the mid-tones keep the dyes' lost density); with the mid-tone powers
+    # 0.47–0.55× here, bench/bench_tone.py measures more photographs and dye orders.
+    assert after < 0.6 * before, errors
+
+
+def test_a_print_whose_magenta_faded_first_is_corrected_around_its_own_least_faded_dye():
+    """Light fading and other papers lose the dyes in another order than dark storage's: the mid-tone
+    reference is the dye the picture shows least faded, not magenta by assumption."""
+    clean = photo(PHOTOS[0])
+    faded = fade_colour_print(clean, 0.75, "green", losses=(0.2, 0.5, 0.3))  # magenta fastest, cyan slowest
+    restored, result = restore_tone(faded, grey=False, mode="auto")
+    powers = result.details["midtone_powers"]
+    assert result.details["midtone_reference"] != "G" and powers[1] > 1.15, result.details
+    assert delta_e(clean, restored) < 0.45 * delta_e(clean, faded)  # 0.36×; levels alone: 0.61×
+
+
+def grey_chart(size: int = 96) -> np.ndarray:
+    """A levelled picture of neutral surfaces under shading (every level from black to white) beside
+    saturated ones (a red, a green, a blue patch under the same shading), as floats."""
+    ramp = np.linspace(TARGET_BLACK, TARGET_WHITE, size)[None, :].repeat(size, axis=0)
+    grey = np.repeat(ramp[..., None], 3, axis=-1)
+    colours = [TARGET_BLACK + (ramp[..., None] - TARGET_BLACK) * np.array(tint)
+               for tint in ((1.0, 0.3, 0.2), (0.3, 0.9, 0.3), (0.2, 0.3, 1.0))]
+    return np.concatenate([grey, *colours], axis=0)
+
+
+@pytest.mark.parametrize("lost", [(1.6, 1.0, 1.3), (1.0, 1.5, 1.2)])
+def test_the_mid_tone_powers_put_the_neutral_surfaces_back_on_the_grey_axis(lost):
+    """Channels lightened by a power 1/p (density lost) on a chart with grey and coloured surfaces: the
+    estimate finds p for each channel relative to the least faded one, whichever that is."""
+    chart = grey_chart()
+    span = TARGET_WHITE - TARGET_BLACK
+    faded = TARGET_BLACK + span * ((chart - TARGET_BLACK) / span) ** (1.0 / np.array(lost))
+    estimate = estimate_midtone_powers(faded, TARGET_BLACK, TARGET_WHITE)
+    assert "RGB"[estimate.reference] == "RGB"[int(np.argmin(lost))]
+    assert estimate.grey_share > 0.15
+    expected = np.array(lost) ** APPLIED_SHARE  # the share of the power applied (see midtones.py)
+    assert np.allclose(estimate.powers, expected, rtol=0.05), (estimate.powers, expected)
+
+
+def test_a_print_without_grey_surfaces_gets_levels_only():
+    """No neutral surface (a cup of coffee on an orange cloth), no evidence: no mid-tone power."""
+    faded = fade_colour_print(photo("coffee_150x100.png"), 0.75, "magenta")
+    _, result = restore_tone(faded, grey=False, mode="auto")
+    assert result.details["midtone_powers"] == [1.0, 1.0, 1.0] and result.details["grey_share"] < 0.01
+
+
+def test_the_dye_fade_model_refuses_impossible_losses():
+    with pytest.raises(ValueError, match="losses"):
+        fade_colour_print(photo(PHOTOS[0]), 0.5, "none", losses=(0.5, 1.2, 0.3))
+    default = fade_colour_print(photo(PHOTOS[0]), 0.5, "none")
+    assert default.tobytes() == fade_colour_print(photo(PHOTOS[0]), 0.5, "none", losses=(0.55, 0.15, 0.45)).tobytes()
 
 
 @pytest.mark.parametrize("name", PHOTOS)
