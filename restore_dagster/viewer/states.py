@@ -67,7 +67,7 @@ def instance_busy_keys(layout: Layout) -> BusyKeys:
             if "instance" not in cache:
                 cache["instance"] = dg.DagsterInstance.from_config(str(home))
             instance = cache["instance"]
-            return busy_photo_keys(instance, list(instance.get_dynamic_partitions(photos.name)))
+            return busy_photo_keys(instance, lambda: list(instance.get_dynamic_partitions(photos.name)))
         except Exception as exc:  # a locked or damaged run database must not take the gallery down
             log.warning("cannot read runs from the Dagster instance in %s: %s", home, exc)
             cache.clear()
@@ -87,7 +87,7 @@ class StateReader:
         if not photos:
             return {}
         layout = self.layout
-        registry = RegistryStore(layout.state).load()
+        registry = RegistryStore(layout.state).load_shared()  # only read here: parsed again only when it changed
         store = SettingsStore(layout.state)
         overrides = store.all_overrides()
         touchups = scan_touchups(layout)
