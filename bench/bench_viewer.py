@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--thumbs", type=int, default=50, help="photos whose first thumbnail is timed")
     parser.add_argument("--no-instance", action="store_true", help="no Dagster instance beside the gallery")
     parser.add_argument("--albums", type=int, default=1, help="albums the photos are spread over")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of one album's states (album_photos) here")
     parser.add_argument("--distinct", type=int, default=0, help="different scans to write in turn (0: every one different)")
     args = parser.parse_args()
     width, _, height = args.size.lower().partition("x")
@@ -215,6 +216,19 @@ def main() -> None:
             cached.append(time.perf_counter() - start)
         rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                      f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
+
+        if args.profile:  # requests run in the TestClient's worker threads: profile the album's states here instead
+            import cProfile
+            import pstats
+
+            from restore_dagster.viewer.pages import owner_scope
+            from restore_dagster.viewer.views import album_photos
+
+            svc = app.state.services
+            profiler = cProfile.Profile()
+            profiler.runcall(album_photos, svc, owner_scope(svc.library.album(folder)), "en")
+            profiler.dump_stats(args.profile)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
         peak = proc_status_bytes("VmHWM")
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
