@@ -95,9 +95,8 @@ class AlbumCards:
 
     def _make(self, album: Album, restoration_version) -> Card:
         photos = self.library.photos(album.folder)
-        statuses = self.states.statuses(photos)
         # A photo published without an optional step (colour pending) is restored all the same.
-        restored = [p for p in photos if statuses[p.source].state in ("restored", "partial")]
+        restored = self.states.restored(photos)
         scope = owner_scope(album)
         if restored:  # versioned by the restoration itself, so a new one is never hidden by the cache
             cover = scope.photo_url(restored[0], f"/restored-thumb?v={restoration_version(restored[0])}")

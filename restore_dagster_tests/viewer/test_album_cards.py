@@ -35,8 +35,8 @@ def test_card_is_kept_while_nothing_changes_and_made_again_on_each_change(owner,
 
     states = app.state.services.states
     made = []
-    real = states.statuses
-    monkeypatch.setattr(states, "statuses", lambda photos, **kw: made.append(len(photos)) or real(photos, **kw))
+    real = states.restored
+    monkeypatch.setattr(states, "restored", lambda photos: made.append(len(photos)) or real(photos))
     assert _counts(owner) == (2, 1) and made == []  # kept: no photo's state read again
 
     other = _publish_current(app, layout, album, second["url"])  # a restoration and its record appear
