@@ -8,10 +8,12 @@ grow with the gallery (a line per photo) are read only when some photo's fingerp
 
 ``PlanInputs.token`` identifies all of them: the content of what is small (defaults, album defaults,
 touch-up and weights signatures) and the identity (inode, size, mtime) of the two big files, taken
-before they are read. ``FingerprintMemo`` keeps, per photo, the ``published`` fingerprint computed
-under a token for an original's signature: while the token is the same, a photo whose original is
-unchanged gets it without computing seven fingerprints. So an unchanged tick over 100,000 photos
-reads neither big file and hashes nothing (bench/bench_sensor.py).
+before they are read. ``PlanMemo`` keeps, per photo, the ``published`` fingerprint computed under a
+token for an original's signature: while the token is the same, a photo whose original is unchanged
+gets it without computing seven fingerprints. So an unchanged tick over 100,000 photos reads neither
+big file and hashes nothing (bench/bench_sensor.py). It also keeps the album folders' listings
+(gallery.AlbumListings) and which published-records folders are unchanged (``PublishedRecords``),
+and every ``FULL_PASS_EVERY``-th plan trusts no folder time (README, "Large galleries").
 
 A file changed twice within its file system's timestamp granularity (a few ms) could keep its
 identity only if rewritten in place with the same size; the stores write by atomic rename (a new
