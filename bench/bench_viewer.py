@@ -1,6 +1,7 @@
-"""Response times of the web gallery over one album of N photos, and the process's peak memory.
+"""Response times of the web gallery over N photos in one album or several, and the process's peak memory.
 
-Builds a throwaway storage root with one album of N small real JPEGs (640×480 grey scans by default),
+Builds a throwaway storage root with N small real JPEGs (640×480 grey scans by default) in one album
+(``--albums 1``) or spread over several (``--albums 200``: the home page lists them all),
 registers them as the sensor would (``plan_sync``), publishes a restoration with its record for every
 second photo and records a failure for one in ten of the others, so the album shows all of restored,
 waiting and failed. The project's on-disk Dagster instance is in place, as beside a running pipeline,
@@ -8,13 +9,21 @@ so every state read also asks it for queued and running runs. Requests go throug
 TestClient as the logged-in owner (in-process: no network, no server threads).
 
 Target (restore_dagster/viewer/states.py): the states of an album of 1,000 photos in well under a
-second. Times are medians of ``--repeats`` after one warm-up; first thumbnails are each made from the
-original on request (cache empty), cached ones are the same URLs asked again.
+second; the home page and an album page under 1 s with 100,000 photos in 200 albums:
+
+    python bench/bench_viewer.py --photos 100000 --albums 200 --size 64x48 --distinct 50
+
+Times are medians of ``--repeats`` after one warm-up (the home page's first visit, which makes every
+album's card, is shown on its own row); first thumbnails are each made from the original on request
+(cache empty), cached ones are the same URLs asked again. With ``--distinct K`` only K different
+scans are encoded and written in turn, and above 2,000 photos restorations and records are written
+without fsync (as the pipeline's atomic writes would leave them, only faster to make).
 """
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import resource
 import statistics
@@ -52,6 +61,11 @@ def _scans(count: int, size: tuple[int, int]):
         yield buffer.getvalue()
 
 
+def _quick_json(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value))
+
+
 def _timed(call, repeats: int) -> list[float]:
     call()  # warm-up: template compilation, the instance's first runs query, the OS file cache
     times = []
@@ -73,6 +87,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--thumbs", type=int, default=50, help="photos whose first thumbnail is timed")
     parser.add_argument("--no-instance", action="store_true", help="no Dagster instance beside the gallery")
+    parser.add_argument("--albums", type=int, default=1, help="albums the photos are spread over")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of one album's states (album_photos) here")
+    parser.add_argument("--distinct", type=int, default=0, help="different scans to write in turn (0: every one different)")
     args = parser.parse_args()
     width, _, height = args.size.lower().partition("x")
     size = (int(width), int(height))
@@ -85,7 +102,11 @@ def main() -> None:
 
         from restore_dagster.config import Layout
         from restore_dagster.instance import prepare_dagster_home
-        from restore_dagster.lineage import fingerprints, record_failure, scan_touchups, weights_signatures, write_record
+        from restore_dagster.config import PUBLISHED_DIRNAME
+        from restore_dagster.gallery import FolderGallery
+        from restore_dagster.lineage import (
+            StageRecord, failure_path, fingerprints, record_failure, record_path, scan_touchups, weights_signatures, write_record,
+        )
         from restore_dagster.registry import RegistryStore
         from restore_dagster.settings import SettingsStore
         from restore_dagster.sync import plan_sync
@@ -96,15 +117,18 @@ def main() -> None:
         layout = Layout.from_env().ensure()
         if not args.no_instance:
             prepare_dagster_home(layout)
-        folder = "family-1960s"
-        album_dir = layout.gallery / folder
-        album_dir.mkdir()
+        folders = ["family-1960s"] if args.albums == 1 else [f"album-{a:03d}" for a in range(args.albums)]
+        folder = folders[0]
+        for name in folders:
+            (layout.gallery / name).mkdir()
         start = time.perf_counter()
+        scans = list(_scans(args.distinct, size)) if args.distinct else None
         restoration = None
-        for i, data in enumerate(_scans(args.photos, size)):
-            (album_dir / f"scan {i:04d}.jpg").write_bytes(data)
+        for i, data in enumerate(_scans(args.photos, size) if scans is None else (scans[i % len(scans)] for i in range(args.photos))):
+            (layout.gallery / folders[i % len(folders)] / f"scan {i:06d}.jpg").write_bytes(data)
             restoration = restoration or data
         write_seconds = time.perf_counter() - start
+        quick = args.photos > 2000  # no fsync for the restorations and records (see the module's doc)
 
         # What the sensor and the pipeline would have left: keys for all, half restored, some failed.
         library = Library(layout.gallery, WebState(layout.state / "web.sqlite3"))
@@ -117,12 +141,23 @@ def main() -> None:
         for i, (key, entry) in enumerate(registry.photos.items()):
             desired = fingerprints(entry.signature, settings.get(key), touchups.get(key, {}), weights)
             if i % 2 == 0:
-                library.gallery.publish(entry.source, restoration, "jpg")
-                write_record(layout, "published", key, desired["published"], None,
-                             {"width": size[0], "height": size[1], "format": "JPEG", "bytes": len(restoration)})
+                meta = {"width": size[0], "height": size[1], "format": "JPEG", "bytes": len(restoration)}
+                if quick:
+                    published = layout.gallery / entry.album / PUBLISHED_DIRNAME
+                    published.mkdir(exist_ok=True)
+                    (published / f"{FolderGallery.restoration_name(entry.name)}.jpg").write_bytes(restoration)
+                    _quick_json(record_path(layout, "published", key),
+                                StageRecord("published", key, desired["published"], None, meta, time.time()).to_json())
+                else:
+                    library.gallery.publish(entry.source, restoration, "jpg")
+                    write_record(layout, "published", key, desired["published"], None, meta)
                 states["restored"] += 1
             elif i % 20 == 1:
-                record_failure(layout, key, "colorized", desired["colorized"], "CUDA out of memory", None)
+                if quick:
+                    _quick_json(failure_path(layout, key), {"key": key, "stage": "colorized", "fingerprint": desired["colorized"],
+                                                           "reason": "CUDA out of memory", "run_id": None, "at": time.time()})
+                else:
+                    record_failure(layout, key, "colorized", desired["colorized"], "CUDA out of memory", None)
                 states["failed"] += 1
             else:
                 states["waiting"] += 1
@@ -142,13 +177,22 @@ def main() -> None:
             return response
 
         album_url = f"/albums/{quote(folder, safe='')}"
-        photos = get(f"/api/albums/{quote(folder, safe='')}/photos").json()
-        assert len(photos) == args.photos and {p["state"] for p in photos} == {s for s, n in states.items() if n}, "unexpected states"
         rows = []
+        # Warm-up on another page: the Dagster instance is opened and the registry read once per process.
+        get(f"/api/albums/{quote(folders[-1], safe='')}/photos")
+        start = time.perf_counter()
+        body = len(get("/").content)  # the first visit makes every album's card (album_cards.py)
+        rows.append((f"home page, first visit: every album's card made (`GET /`, {len(folders)} album(s))",
+                     _ms(time.perf_counter() - start), "one visit", f"{body:,} B"))
+        photos = get(f"/api/albums/{quote(folder, safe='')}/photos").json()
+        in_album = len(range(0, args.photos, len(folders)))
+        assert len(photos) == in_album, "unexpected photo count"
+        if args.albums == 1:
+            assert {p["state"] for p in photos} == {s for s, n in states.items() if n}, "unexpected states"
         for label, url in (
-            (f"album page, HTML (`GET {album_url}`)", album_url),
+            (f"album page of {in_album:,} photos, HTML (`GET {album_url}`)", album_url),
             ("album states, JSON (`GET /api/albums/<folder>/photos`)", f"/api/albums/{quote(folder, safe='')}/photos"),
-            ("home page with that album (`GET /`)", "/"),
+            (f"home page, cards kept (`GET /`, {len(folders)} album(s))", "/"),
             ("photo viewer page (`GET .../photos/<photo>`)", photos[len(photos) // 2]["url"]),
             ("`GET /healthz`, for scale: the TestClient round trip alone", "/healthz"),
         ):
@@ -173,10 +217,23 @@ def main() -> None:
         rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                      f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
 
+        if args.profile:  # requests run in the TestClient's worker threads: profile the album's states here instead
+            import cProfile
+            import pstats
+
+            from restore_dagster.viewer.pages import owner_scope
+            from restore_dagster.viewer.views import album_photos
+
+            svc = app.state.services
+            profiler = cProfile.Profile()
+            profiler.runcall(album_photos, svc, owner_scope(svc.library.album(folder)), "en")
+            profiler.dump_stats(args.profile)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
         peak = proc_status_bytes("VmHWM")
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         instance = "none" if args.no_instance else "on-disk, no runs"
-        print(f"{args.photos} photos of {size[0]}×{size[1]} ({write_seconds:.1f} s to write), states: "
+        print(f"{args.photos} photos of {size[0]}×{size[1]} in {len(folders)} album(s) ({write_seconds:.1f} s to write), states: "
               f"{states['restored']} restored, {states['waiting']} waiting, {states['failed']} failed; Dagster instance: {instance}")
         print(f"| request | median of {args.repeats} (thumbnails: see row) | min – max | response |")
         print("|---|---|---|---|")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import os
 import stat
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,11 @@ class Gallery(abc.ABC):
         """Entries that are not uploaded scans, with the reason; none where the gallery cannot tell."""
         return []
 
+    def remember_listings(self, listings: "AlbumListings") -> None:
+        """Let ``list_uploads`` reuse what ``listings`` kept from earlier listings, and keep this one there.
+
+        Only the folder gallery lists folders; other galleries ignore it."""
+
     @abc.abstractmethod
     def publish(self, source: str, data: bytes, extension: str, download: bytes | None = None) -> str:
         """Store the restoration of ``source`` (replacing a previous one); returns where it went.
@@ -93,6 +99,10 @@ class Gallery(abc.ABC):
 class FolderGallery(Gallery):
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.listings: AlbumListings | None = None
+
+    def remember_listings(self, listings: "AlbumListings") -> None:
+        self.listings = listings
 
     def list_uploads(self) -> list[Upload]:
         return self.scan()[0]
@@ -108,20 +118,28 @@ class FolderGallery(Gallery):
         """
         if not self.root.is_dir():
             raise GalleryUnavailable(f"gallery folder {self.root} does not exist or is not mounted")
-        uploads, skipped = [], []
+        uploads, skipped, albums = [], [], set()
+        listings = self.listings
         try:
             for album in sorted(os.scandir(self.root), key=lambda e: e.name):
                 problem = album_problem(album)
                 if problem is None:
-                    self._scan_album(album, uploads, skipped)
+                    albums.add(album.name)
+                    if listings is None or not listings.rescan(album, uploads, skipped):
+                        self._scan_album(album, uploads, skipped, listings)
                 elif problem:
                     skipped.append(Skipped("", album.name, problem))
         except OSError as exc:
             raise GalleryUnavailable(f"gallery folder {self.root} cannot be read: {exc}") from exc
+        if listings is not None:
+            listings.keep_only(albums)
         return uploads, skipped
 
     @staticmethod
-    def _scan_album(album: os.DirEntry, uploads: list, skipped: list) -> None:
+    def _scan_album(album: os.DirEntry, uploads: list, skipped: list, listings: "AlbumListings | None" = None) -> None:
+        folder = album.stat(follow_symlinks=False) if listings is not None else None  # before listing: see AlbumListings
+        listed = time.time_ns()
+        first_upload, first_skipped = len(uploads), len(skipped)
         for entry in sorted(os.scandir(album.path), key=lambda e: e.name):
             problem = scan_problem(entry)
             if problem is None:
@@ -129,6 +147,8 @@ class FolderGallery(Gallery):
                 uploads.append(Upload(f"{album.name}/{entry.name}", album.name, entry.name, st.st_size, st.st_mtime_ns))
             elif problem:
                 skipped.append(Skipped(album.name, entry.name, problem))
+        if listings is not None:
+            listings.keep(album, folder, listed, uploads[first_upload:], skipped[first_skipped:])
 
     def _parts(self, source: str) -> list[str]:
         parts = source.split("/")
@@ -247,6 +267,61 @@ class FolderGallery(Gallery):
 
 
 _LONGEST_SUFFIX = max(len(suffix) for suffix in RESTORATION_SUFFIXES)
+
+
+class AlbumListings:
+    """What each album folder held when last listed, so a folder that has not changed is not listed again.
+
+    A folder's modification time changes whenever an entry is added, removed or renamed in it (an
+    upload, a deletion, an atomic replace), but not when a file's content is rewritten in place. So an
+    album whose folder kept its inode and time is not listed again, but every scan it held is still
+    ``lstat``-ed: a scan replaced in place (new size or time) is seen at once; a scan that is gone or
+    no longer a regular file makes the album be listed again. A folder changed within
+    ``SETTLE_SECONDS`` of its listing is listed again next time, since a change in the same tick of its
+    file system's clock would leave the time as it was (git's "racy" files). Hidden and temporary
+    entries are never reported, so they never matter; everything else is in the listing.
+
+    A sensor keeps one between ticks (plan_inputs.PlanMemo); a fresh one on every ``FULL_PASS_EVERY``-th
+    tick lists every folder again, for file systems whose folder times cannot be trusted.
+    """
+
+    SETTLE_SECONDS = 2.0
+
+    def __init__(self):
+        self._albums: dict[str, tuple[tuple[int, int], list[Upload], list[Skipped]]] = {}
+
+    def keep(self, album: os.DirEntry, folder: os.stat_result, listed_ns: int, uploads: list, skipped: list) -> None:
+        if folder.st_mtime_ns < listed_ns - self.SETTLE_SECONDS * 1e9:
+            self._albums[album.name] = ((folder.st_ino, folder.st_mtime_ns), list(uploads), list(skipped))
+        else:
+            self._albums.pop(album.name, None)
+
+    def rescan(self, album: os.DirEntry, uploads: list, skipped: list) -> bool:
+        """Append the album's scans (each ``lstat``-ed now) and skipped entries as kept; False if it must be listed."""
+        known = self._albums.get(album.name)
+        if known is None:
+            return False
+        folder = album.stat(follow_symlinks=False)
+        if known[0] != (folder.st_ino, folder.st_mtime_ns):
+            return False
+        fresh = []
+        for upload in known[1]:
+            try:
+                st = os.lstat(os.path.join(album.path, upload.name))
+            except OSError:
+                return False
+            if not stat.S_ISREG(st.st_mode):
+                return False
+            same = st.st_size == upload.size and st.st_mtime_ns == upload.mtime_ns
+            fresh.append(upload if same else Upload(upload.source, upload.album, upload.name, st.st_size, st.st_mtime_ns))
+        uploads.extend(fresh)
+        skipped.extend(known[2])
+        known[1][:] = fresh
+        return True
+
+    def keep_only(self, albums: set[str]) -> None:
+        for name in [name for name in self._albums if name not in albums]:
+            del self._albums[name]
 
 # Image types people scan or export to that the pipeline does not decode, with what to do instead.
 UNSUPPORTED_TYPES = {

@@ -5,6 +5,8 @@ state). Only run records are read: no assets, no models, so the web server stays
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import dagster as dg
 
 from restore_dagster.stale_runs import owner_is_gone
@@ -21,10 +23,14 @@ ACTIVE = [
 ]
 
 
-def busy_photo_keys(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
-    """Photos named by a queued or running run (a single partition or a range of them)."""
-    position = {key: i for i, key in enumerate(order)}
+def busy_photo_keys(instance: dg.DagsterInstance, order: list[str] | Callable[[], list[str]]) -> set[str]:
+    """Photos named by a queued or running run (a single partition or a range of them).
+
+    ``order`` is the photos partition's key order, or a function that reads it: called only when a
+    range run is active (the web gallery asks on every page; 100,000 keys are not read for nothing).
+    """
     busy: set[str] = set()
+    position = None
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1000):
         if owner_is_gone(run):
             continue  # killed: nothing works on its photos (stale_runs.py marks it failed)
@@ -32,6 +38,9 @@ def busy_photo_keys(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
         if PARTITION in tags:
             busy.add(tags[PARTITION])
         elif RANGE_START in tags and RANGE_END in tags:
+            if position is None:
+                order = order() if callable(order) else order
+                position = {key: i for i, key in enumerate(order)}
             start, end = position.get(tags[RANGE_START]), position.get(tags[RANGE_END])
             if start is not None and end is not None:
                 busy.update(order[start : end + 1])

@@ -21,6 +21,7 @@ import dagster as dg
 from restore_dagster.assets import STAGE_ASSETS
 from restore_dagster.gallery import GalleryUnavailable
 from restore_dagster.partitions import photos
+from restore_dagster.plan_inputs import memo_for
 from restore_dagster.resources import StorageResource
 from restore_dagster.run_activity import ACTIVE, RANGE_END, RANGE_START, busy_photo_keys
 from restore_dagster.run_claims import ClaimBoard
@@ -80,7 +81,7 @@ def plan_for_instance(instance: dg.DagsterInstance, storage: StorageResource, **
     busy = busy_photo_keys(instance, order) | ClaimBoard(storage.layout.state).others()
     plan = plan_sync(
         storage.gallery(), storage.layout, registry, storage.settings(),
-        partition_order=order, busy_keys=busy, **kwargs,
+        partition_order=order, busy_keys=busy, memo=memo_for(storage.layout), **kwargs,
     )
     return plan, order
 

@@ -10,17 +10,9 @@ from typing import Callable
 from dataclasses import dataclass, field
 
 from restore_dagster.config import STAGES, Layout
-from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.gallery import Gallery
-from restore_dagster.lineage import (
-    file_signature,
-    fingerprints,
-    read_failure,
-    read_record,
-    record_path,
-    scan_touchups,
-    weights_signatures,
-)
+from restore_dagster.lineage import read_failure, read_record
+from restore_dagster.plan_inputs import PlanInputs, PlanMemo
 from restore_dagster.registry import Registry
 from restore_dagster.settings import SettingsStore
 
@@ -55,6 +47,7 @@ class SyncPlan:
     busy: list[str] = field(default_factory=list)
 
     cache_changed: bool = False
+    wanted: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (first stage to rebuild, its fingerprint)
 
     @property
     def registry_changed(self) -> bool:
@@ -71,13 +64,31 @@ def plan_sync(
     batch_size: int = DEFAULT_BATCH,
     only: Callable[[str, Registry], bool] | None = None,
     retry_failed: bool = False,
+    memo: PlanMemo | None = None,
 ) -> SyncPlan:
     """Plan one reconciliation. Raises ``GalleryUnavailable`` (nothing changed) if the gallery is down.
 
     ``partition_order`` is the photos partition's current key order (new keys are appended after it),
     used to batch contiguous keys into range runs. ``only(key, registry)`` limits requests to some keys (the CLI's
-    ``--album``/``--photo``); ``retry_failed`` re-plans photos whose last attempt failed.
+    ``--album``/``--photo``); ``retry_failed`` re-plans photos whose last attempt failed. ``memo``
+    (plan_inputs.memo_for) carries the photos' fingerprints from one plan to the next while their inputs
+    are unchanged; without one every fingerprint is computed.
     """
+    memo = memo or PlanMemo(layout)  # a fresh one trusts nothing: every folder listed, every record stat-ed
+    with memo.lock:
+        memo.begin(every_photo=only is None)
+        gallery.remember_listings(memo.listings)
+        plan = _plan(gallery, layout, registry, settings, memo, busy_keys, only, retry_failed)
+        memo.end(registry.photos)
+    order = list(partition_order or [])
+    known = set(order)
+    order += [k for k in registry.photos if k not in known]
+    plan.requests = _batch(order, plan.wanted, batch_size)
+    return plan
+
+
+def _plan(gallery: Gallery, layout: Layout, registry: Registry, settings: SettingsStore, memo: PlanMemo,
+          busy_keys: set[str], only, retry_failed: bool) -> SyncPlan:
     uploads = gallery.list_uploads()
     plan = SyncPlan(registry)
     seen = set()
@@ -89,24 +100,21 @@ def plan_sync(
         if existing is None:
             plan.added.append(key)
         elif entry.signature != upload.signature:
-            entry.signature = upload.signature
+            registry.update(key, signature=upload.signature)
             plan.changed.append(key)
     for key in [k for k in registry.photos if k not in seen]:
         registry.remove(key)
         plan.removed.append(key)
 
-    overrides = settings.all_overrides()
-    touchups = scan_touchups(layout)
-    weights = weights_signatures(layout)
-    descriptions = DescriptionStore(layout.state).snapshot()
-    wanted: dict[str, tuple[str, str]] = {}  # key -> (first stage to rebuild, its fingerprint)
+    inputs = PlanInputs(layout, settings, list(registry.albums.values()))
+    memo.use(inputs)
+    wanted = plan.wanted
     for key, entry in registry.photos.items():
         if only is not None and not only(key, registry):
             continue
-        desired = fingerprints(entry.signature, settings.get(key, overrides), touchups.get(key, {}), weights,
-                               descriptions.signature(entry.source, entry.album))
-        if _published_is_current(layout, entry, desired["published"], plan):
+        if _published_is_current(layout, memo.records.signature(key), entry, memo.published(entry, inputs), plan):
             continue
+        desired = inputs.fingerprints(entry)
         start = next((s for s in STAGES if _recorded(layout, s, key) != desired[s]), "published")
         if key in busy_keys:
             plan.busy.append(key)
@@ -118,11 +126,6 @@ def plan_sync(
             plan.failed[key] = f"{failure['stage']}: {failure['reason']}"
             continue
         wanted[key] = (start, desired[start])
-
-    order = list(partition_order or [])
-    known = set(order)
-    order += [k for k in registry.photos if k not in known]
-    plan.requests = _batch(order, wanted, batch_size)
     return plan
 
 
@@ -131,16 +134,15 @@ def _recorded(layout: Layout, stage: str, key: str) -> str | None:
     return record.fingerprint if record else None
 
 
-def _published_is_current(layout: Layout, entry, desired: str, plan: SyncPlan) -> bool:
-    # The registry caches the published record's stat signature and fingerprint, so a photo that is
-    # done and unchanged costs one stat instead of reading seven records.
-    signature = file_signature(record_path(layout, "published", entry.key))
+def _published_is_current(layout: Layout, signature: str | None, entry, desired: str, plan: SyncPlan) -> bool:
+    # The registry caches the published record's stat signature (``signature``: PublishedRecords)
+    # and fingerprint, so a photo that is done and unchanged costs at most a stat, not seven records read.
     if signature is None:
         return False
     if entry.published and entry.published[0] == signature:
         return entry.published[1] == desired
     recorded = _recorded(layout, "published", entry.key)
-    entry.published = [signature, recorded]
+    plan.registry.update(entry.key, published=(signature, recorded))
     plan.cache_changed = True
     return recorded == desired
 

@@ -8,6 +8,7 @@ from restore_dagster.config import Layout
 from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.settings import SettingsStore
 from restore_dagster.viewer.accounts import LoginLimiter, OwnerAccount
+from restore_dagster.viewer.album_cards import AlbumCards
 from restore_dagster.viewer.library import Library
 from restore_dagster.viewer.renditions import RenditionCache
 from restore_dagster.viewer.shares import Shares
@@ -30,6 +31,7 @@ class Services:
     states: StateReader
     renditions: RenditionCache
     max_upload_bytes: int
+    album_cards: AlbumCards
 
     @property
     def descriptions(self) -> DescriptionStore:
@@ -45,14 +47,17 @@ def build_services(layout: Layout, busy_keys: BusyKeys | None = None, max_upload
     web = WebState(layout.state / "web.sqlite3")
     if max_upload_bytes is None:
         max_upload_bytes = int(float(os.environ.get(ENV_MAX_UPLOAD_MB, DEFAULT_MAX_UPLOAD_MB)) * MIB)  # MiB
+    library = Library(layout.gallery, web)
+    states = StateReader(layout, busy_keys or instance_busy_keys(layout))
     return Services(
         layout=layout,
         web=web,
         accounts=OwnerAccount(layout.state, web),
         limiter=LoginLimiter(),
-        library=Library(layout.gallery, web),
+        library=library,
         shares=Shares(web),
-        states=StateReader(layout, busy_keys or instance_busy_keys(layout)),
+        states=states,
         renditions=RenditionCache(layout.root / "cache" / "renditions"),
         max_upload_bytes=max_upload_bytes,
+        album_cards=AlbumCards(layout, library, states),
     )
