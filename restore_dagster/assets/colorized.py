@@ -5,7 +5,6 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
-from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -64,30 +63,29 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
     # Measured in `repaired` without the defects it found: white scratches on a sepia print are not colour.
     is_grey = bool(job.upstream("repaired").metadata.get("is_grey"))
     settings = job.settings
-    out = job.output("colorized", "png")
-    before = imaging.decode_stage_file(upscaled.file)
+    out = job.image_output("colorized")
+    before = job.read_image(upscaled.file)
     generator, pending = None, None
     if not job.touchup and should_colorize(settings.colorize, is_grey):
         generator, pending = load_colorizer(job)
     if job.touchup:
         image, applied, model = imaging.decode_stage_file(job.touchup), False, "touch-up"
-        atomic_write_bytes(out, imaging.encode_png(image))
+        job.write_image(out, image)
     elif generator is not None:
         image = run_colorizer(before, generator, settings)
         applied, model = True, model_label(settings.model)
-        atomic_write_bytes(out, imaging.encode_png(image))
+        job.write_image(out, image)
     else:
         # A colour photo, or a black-and-white one whose colour waits for its weights: published
         # as it is, and redone from here when the weights appear (they are in this stage's fingerprint).
         image, applied, model = before, False, f"none ({pending.headline if pending else 'colour photo passed through'})"
-        atomic_copy(upscaled.file, out)
+        job.copy_stage_file(upscaled.file, out, before)
         if pending is not None and job.log is not None:
             job.log.warning(f"colorized {job.key}: {pending.headline} ({pending.weights}); published without "
                             "colour, coloured automatically once the weights are in place")
     record = {
         "width": image.width,
         "height": image.height,
-        "bytes": out.stat().st_size,
         "colorized": applied,
         "was_grey": is_grey,
         "colorize_mode": settings.colorize,
