@@ -5,10 +5,10 @@ the network spends upscaling it, and the pixels are on the device already or a 3
 ``torch.nn.functional.interpolate`` has no Lanczos and its antialiased bicubic is not Pillow's
 Lanczos (up to several levels apart on film grain), so the pipeline's Lanczos would change where a
 GPU is in use. Instead this computes Pillow's own separable filter: for every output column (then
-row) the same input taps with the same normalised weights as ``Resample.c``'s ``precompute_coeffs``,
-the horizontal pass first and rounded to 8 bits before the vertical one, as Pillow does. Pillow
-sums in 22-bit fixed point and this in float32, so a sum landing on a half level may round the other
-way: results are within 1 level of Pillow's (tested on the CPU), equal almost everywhere.
+row) the same input taps with the same weights as ``Resample.c``'s ``precompute_coeffs``, in the same
+22-bit fixed point (``normalize_coeffs_8bpc``), the horizontal pass first and clipped to 8 bits
+before the vertical one, as Pillow does: the same pixels as Pillow's (tested on the CPU, where the
+torch path is run on CPU tensors), in integer arithmetic that any device computes exactly.
 
 ``resize_rgb`` decides where: on a CUDA (or MPS) device through torch, on the CPU through Pillow
 itself, which is exact and as fast there.
@@ -21,6 +21,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 from PIL import Image
+
+# Resample.c's fixed point for 8-bit images: 32 bits less 8 for the sample and 2 for headroom.
+_PRECISION_BITS = 32 - 8 - 2
 
 # Pillow's filters: (support at scale 1, the kernel). Resample.c's bilinear_filter, bicubic_filter
 # (a = -0.5) and lanczos_filter (sinc windowed by sinc, 3 lobes).
@@ -40,12 +43,12 @@ def _bicubic(x: np.ndarray) -> np.ndarray:
 
 
 def _sinc(x: np.ndarray) -> np.ndarray:
-    safe = np.where(x == 0.0, 1.0, x)
-    return np.where(x == 0.0, 1.0, np.sin(np.pi * safe) / (np.pi * safe))
+    angle = np.where(x == 0.0, 1.0, x) * np.pi
+    return np.where(x == 0.0, 1.0, np.sin(angle) / angle)
 
 
 def _lanczos(x: np.ndarray) -> np.ndarray:
-    return np.where((x > -3.0) & (x < 3.0), _sinc(x) * _sinc(x / 3.0), 0.0)
+    return np.where((x >= -3.0) & (x < 3.0), _sinc(x) * _sinc(x / 3.0), 0.0)
 
 
 FILTERS = {
@@ -57,12 +60,14 @@ FILTERS = {
 
 @lru_cache(maxsize=32)
 def pil_coefficients(in_size: int, out_size: int, resample: Image.Resampling) -> tuple[np.ndarray, np.ndarray]:
-    """(taps, weights), each out_size × k: the input index and normalised weight of every tap of every
-    output pixel, as Resample.c's precompute_coeffs over the whole image (taps past the edge get 0)."""
+    """(taps, weights), each out_size × k: the input index and fixed-point weight of every tap of every
+    output pixel, as Resample.c's precompute_coeffs and normalize_coeffs_8bpc over the whole image
+    (taps past the edge get 0)."""
     support_1, kernel = FILTERS[resample]
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = support_1 * filterscale
+    inverse = 1.0 / filterscale  # Pillow multiplies by this rather than dividing: the same doubles
     k = int(math.ceil(support)) * 2 + 1
     taps = np.zeros((out_size, k), np.int64)
     weights = np.zeros((out_size, k), np.float64)
@@ -71,31 +76,29 @@ def pil_coefficients(in_size: int, out_size: int, resample: Image.Resampling) ->
         xmin = max(int(center - support + 0.5), 0)  # C's (int): truncation, then clamped like Pillow
         xmax = min(int(center + support + 0.5), in_size) - xmin
         positions = np.arange(xmax)
-        w = kernel((positions + xmin - center + 0.5) / filterscale)
+        w = kernel((positions + xmin - center + 0.5) * inverse)
         total = w.sum()
         if total != 0.0:
             w = w / total
         taps[xx, :xmax] = positions + xmin
         weights[xx, :xmax] = w
-    return taps, weights
+    # normalize_coeffs_8bpc: each weight to 22-bit fixed point, rounded away from zero.
+    fixed = np.where(weights < 0, weights * (1 << _PRECISION_BITS) - 0.5, weights * (1 << _PRECISION_BITS) + 0.5)
+    return taps, np.trunc(fixed).astype(np.int64)
 
 
 def _resample_rows(x: torch.Tensor, out_size: int, resample: Image.Resampling) -> torch.Tensor:
-    """One separable pass along the rows axis (-2) of a contiguous float C×H×W tensor:
-    out[:, i] = Σ_k w[i,k] · x[:, tap[i,k]]. Whole rows are gathered (contiguous copies), a few
-    taps at a time (k ≤ 2·ceil(3·scale)+1), never a dense H×H matrix."""
+    """One separable pass along the rows axis (-2) of a contiguous int64 C×H×W tensor of levels, in
+    Pillow's integer arithmetic: out[:, i] = clip((Σ_k w[i,k] · x[:, tap[i,k]] + half) >> 22). Whole
+    rows are gathered (contiguous copies), a few taps at a time (k ≤ 2·ceil(3·scale)+1), never a
+    dense H×H matrix."""
     taps, weights = pil_coefficients(x.shape[-2], out_size, resample)
     index = torch.from_numpy(taps).to(x.device)
-    w = torch.from_numpy(weights).to(device=x.device, dtype=x.dtype)
-    out = torch.zeros(x.shape[0], out_size, x.shape[-1], device=x.device, dtype=x.dtype)
+    w = torch.from_numpy(weights).to(x.device)
+    out = torch.full((x.shape[0], out_size, x.shape[-1]), 1 << (_PRECISION_BITS - 1), device=x.device, dtype=torch.int64)
     for column in range(index.shape[1]):
-        out.addcmul_(x.index_select(-2, index[:, column]), w[:, column].view(-1, 1))
-    return out
-
-
-def _round_to_levels(x: torch.Tensor) -> torch.Tensor:
-    # Pillow adds half before shifting (round half up) and clips to 0–255 after each pass.
-    return torch.floor(x + 0.5).clamp_(0, 255)
+        out.add_(x.index_select(-2, index[:, column]) * w[:, column].view(-1, 1))
+    return (out >> _PRECISION_BITS).clamp_(0, 255)
 
 
 def resize_chw(image: torch.Tensor, size: tuple[int, int], resample: Image.Resampling = Image.Resampling.LANCZOS) -> torch.Tensor:
@@ -108,12 +111,11 @@ def resize_chw(image: torch.Tensor, size: tuple[int, int], resample: Image.Resam
     width, height = size
     if width <= 0 or height <= 0:
         raise ValueError(f"cannot resize to {width}×{height}")
-    x = image.to(torch.float32)
+    x = image.to(torch.int64)
     if width != x.shape[-1]:  # columns as rows, so that every tap gathers contiguous memory
-        x = _round_to_levels(_resample_rows(x.transpose(-1, -2).contiguous(), width, resample))
-        x = x.transpose(-1, -2).contiguous()
+        x = _resample_rows(x.transpose(-1, -2).contiguous(), width, resample).transpose(-1, -2).contiguous()
     if height != x.shape[-2]:
-        x = _round_to_levels(_resample_rows(x, height, resample))
+        x = _resample_rows(x, height, resample)
     return x.to(torch.uint8)
 
 
