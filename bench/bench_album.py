@@ -14,8 +14,12 @@ Every stage's time is split, exclusive of what is nested inside:
   stage files reading stage images (decode, or the in-memory copy) and writing them where the
               writer is not in the background (the "before" mode)
   previews    the Dagster UI previews (JPEG data URIs) each stage adds to its metadata
-  orchestration  the rest of the run: Dagster (run, steps, events), settings, records, waiting for
-              background writes, and what is between the steps
+  free memory the GPU resource's clean-up after every photo of a model stage (gc.collect, and on
+              CUDA empty_cache)
+  step overhead  the rest of each step: settings, records, progress files, waiting for background
+              writes, Dagster's metadata and events
+  orchestration  all but model and host image: Dagster outside the steps (run start and end, step
+              launches), step overhead, stage files, previews, free memory
 The CPU target (issue 16): orchestration, counted with stage files and previews, at most 10 % of
 model time for a batch of 8. Background writes (the writer threads) overlap the next photo and are
 reported beside, not in, the wall time.
@@ -45,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
 
-CATEGORIES = ("model", "host image", "stage files", "previews")
+CATEGORIES = ("model", "host image", "stage files", "previews", "free memory")
 
 
 class Clock:
@@ -112,6 +116,9 @@ def install_clock(clock: Clock, monkey: contextlib.ExitStack) -> dict:
     patch(stage_io, "write_stage_image", lambda f: clock.wrap("stage files", f))
     patch(imaging, "preview_data_uri", lambda f: clock.wrap("previews", f))
     patch(imaging, "before_after_preview", lambda f: clock.wrap("previews", f))
+    from restore_dagster.resources import GpuResource
+
+    patch(GpuResource, "free_memory", lambda f: clock.wrap("free memory", f))
 
     steps: dict[str, float] = defaultdict(float)
     processes: dict[str, float] = defaultdict(float)
@@ -247,12 +254,12 @@ def report(result: dict, photos: int) -> float:
     print(f"\n## mode {result['mode']}: {result['published']}/{photos} published, run "
           f"{'succeeded' if result['success'] else 'FAILED'}, wall {result['wall']:.1f} s, "
           f"{photos / result['wall']:.3f} photos/s")
-    print("| stage | step s | model s | host image s | stage files s | previews s | step overhead s | background writes s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| stage | step s | model s | host image s | stage files s | previews s | free memory s | step overhead s | background writes s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     totals = defaultdict(float)
     for stage in ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed", "published"):
         row = {c: clock.seconds[(stage, c)] for c in CATEGORIES}
-        overhead = steps[stage] - processes[stage]  # in the step, outside the photos' processing
+        overhead = steps[stage] - processes[stage] - row["free memory"]  # in the step, outside the photos' processing
         background = sum(v for (s, _), v in clock.background.items() if s == stage)
         for c, v in row.items():
             totals[c] += v
@@ -260,14 +267,14 @@ def report(result: dict, photos: int) -> float:
         totals["overhead"] += overhead
         totals["background"] += background
         print(f"| {stage} | {steps[stage]:.2f} | {row['model']:.2f} | {row['host image']:.2f} | {row['stage files']:.2f} | "
-              f"{row['previews']:.2f} | {overhead:.2f} | {background:.2f} |")
+              f"{row['previews']:.2f} | {row['free memory']:.2f} | {overhead:.2f} | {background:.2f} |")
     between = result["wall"] - totals["step"]
     print(f"| **all** | {totals['step']:.2f} | {totals['model']:.2f} | {totals['host image']:.2f} | {totals['stage files']:.2f} | "
-          f"{totals['previews']:.2f} | {totals['overhead']:.2f} | {totals['background']:.2f} |")
-    orchestration = between + totals["overhead"] + totals["stage files"] + totals["previews"]
+          f"{totals['previews']:.2f} | {totals['free memory']:.2f} | {totals['overhead']:.2f} | {totals['background']:.2f} |")
+    orchestration = between + totals["overhead"] + totals["stage files"] + totals["previews"] + totals["free memory"]
     share = orchestration / totals["model"] if totals["model"] else float("nan")
     print(f"\nDagster outside the steps (run start/end, step launches, events): {between:.2f} s; "
-          f"orchestration (that + step overhead + stage files + previews): {orchestration:.2f} s = "
+          f"orchestration (that + step overhead + stage files + previews + free memory): {orchestration:.2f} s = "
           f"{100 * share:.1f} % of model time ({totals['model']:.2f} s); host image work {totals['host image']:.2f} s.")
     return share
 
