@@ -20,8 +20,8 @@ import dagster as dg
 
 from restore_dagster.assets.stage_io import STAGE_IMAGES, TIFF_STAGES, StageWriter, write_stage_image
 from restore_dagster.config import TOUCHUP_STAGES, Layout
-from restore_dagster.files import atomic_copy
 from restore_dagster.descriptions import DescriptionStore
+from restore_dagster.files import atomic_copy
 from restore_dagster.lineage import (
     clear_failure,
     fingerprints,
@@ -91,7 +91,7 @@ class PhotoJob:
         return self.output(stage, extension)
 
     def write_image(self, path: Path, image) -> None:
-        """Write ``image`` as the stage PNG ``path``: in the background when the step has a writer (its
+        """Write ``image`` as the stage file ``path`` (PNG or TIFF by its extension): in the background when the step has a writer (its
         record waits for it), else now. ``image`` must not be changed afterwards."""
         if self.writer is None:
             write_stage_image(path, image)
