@@ -82,12 +82,12 @@ def cmd_colour_fix(args, layout: Layout) -> int:
 def _add(args, layout: Layout) -> int:
     from restore_dagster import colour_fixes
     from restore_dagster.imaging import ImageError, decode_stage_file
-    from restore_dagster.lineage import clear_failure, stage_file
+    from restore_dagster.lineage import clear_failure, stage_image_file
 
     if args.colour is None and args.preview is None:
         print("error: --at needs --colour (or --preview to see the area first)", file=sys.stderr)
         return 2
-    source = stage_file(layout, "upscaled", args.key, "png")
+    source = stage_image_file(layout, "upscaled", args.key)
     try:
         picture = decode_stage_file(source)
     except FileNotFoundError:
@@ -99,7 +99,7 @@ def _add(args, layout: Layout) -> int:
     luminance = cf.working_luminance(picture)
     if args.preview is not None:
         region = cf.segment(luminance, *args.at, args.tolerance)
-        coloured = stage_file(layout, "colorized", args.key, "png")
+        coloured = stage_image_file(layout, "colorized", args.key)
         shown = decode_stage_file(coloured) if coloured.is_file() else picture
         _write_preview(args.preview, shown, region.mask)
         print(f"the area at {args.at[0]:g},{args.at[1]:g} covers {100 * region.area:.1f}% of the picture; "

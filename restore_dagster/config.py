@@ -12,6 +12,9 @@ from pathlib import Path
 
 STAGES = ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed", "published")
 # Stages whose output a user may replace with a hand-edited file (published is a copy of compressed).
+# Stages whose image is 4K (up to 3840 on the long side by default) store it as uncompressed TIFF
+# (assets/stage_io.py: fast to write and read); the scan-resolution stages keep PNG.
+TIFF_STAGES = frozenset({"upscaled", "colorized"})
 TOUCHUP_STAGES = ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed")
 # Not a stage: the owner's corrections of the repair mask (touchups/repair-mask/<album>/<photo>.png),
 # an input of `repaired` rather than a replacement of its output.

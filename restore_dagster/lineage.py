@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restore_dagster.config import COLOUR_FIX_DIRNAME, REPAIR_MASK_DIRNAME, STAGES, TOUCHUP_STAGES, Layout
+from restore_dagster.config import COLOUR_FIX_DIRNAME, REPAIR_MASK_DIRNAME, STAGES, TIFF_STAGES, TOUCHUP_STAGES, Layout
 from restore_dagster.files import atomic_write_json, read_json
 from restore_dagster.gallery import IMAGE_SUFFIXES
 from restore_dagster.keys import split_key
@@ -248,6 +248,20 @@ def stage_file(layout: Layout, stage: str, key: str, extension: str) -> Path:
     """
     base = output_base(layout, stage, key)
     return base.with_name(f"{base.name}.{extension.lstrip('.')}")
+
+
+def stage_image_extensions(stage: str) -> tuple[str, str]:
+    """The stage image's extension now, and the other one a file from before may still have."""
+    return ("tif", "png") if stage in TIFF_STAGES else ("png", "tif")
+
+
+def stage_image_file(layout: Layout, stage: str, key: str) -> Path:
+    """The stage's image for readers outside the pipeline (the web, the CLI): ``.tif`` for the 4K
+    stages, ``.png`` for the others, or a file in the other format written before that change."""
+    current, other = stage_image_extensions(stage)
+    path = stage_file(layout, stage, key, current)
+    older = stage_file(layout, stage, key, other)
+    return older if not path.exists() and older.exists() else path
 
 
 def record_path(layout: Layout, stage: str, key: str) -> Path:

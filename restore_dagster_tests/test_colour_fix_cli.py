@@ -7,7 +7,7 @@ from PIL import Image
 
 from restore_dagster import colour_fixes
 from restore_dagster.cli import main
-from restore_dagster.lineage import colour_fix_path, stage_file
+from restore_dagster.lineage import colour_fix_path, stage_file, stage_image_file
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.imaging.test_colour_fix import scene
 from restore_dagster_tests.test_sync import mark_done, plan
@@ -73,7 +73,7 @@ def test_refusals_say_why_and_store_nothing(layout, coloured, capsys):
     for bad in (["--at", "640,480"], ["--at", "0.5"], ["--at", "0.5,0.5", "--undo"]):
         with pytest.raises(SystemExit):
             main(["colour-fix", key, *bad, "--colour", "#ffffff"])
-    stage_file(layout, "upscaled", key, "png").unlink()
+    stage_image_file(layout, "upscaled", key).unlink()
     assert main(["colour-fix", key, "--at", "0.5,0.5", "--colour", "#ffffff"]) == 2
     assert "not coloured yet" in capsys.readouterr().err
     assert not colour_fix_path(layout, key).exists()

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import time
 import traceback
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import dagster as dg
 
+from restore_dagster.assets.stage_io import STAGE_IMAGES, StageWriter, write_stage_image
 from restore_dagster.config import TOUCHUP_STAGES, Layout
 from restore_dagster.descriptions import DescriptionStore
+from restore_dagster.files import atomic_copy
 from restore_dagster.lineage import (
     clear_failure,
     fingerprints,
     read_record,
     stage_file,
+    stage_image_extensions,
     record_failure,
     touchup_path,
     touchup_signatures,
@@ -73,15 +77,61 @@ class PhotoJob:
     gpu: GpuResource | None = None
     log: Any = None
     progress: PhotoProgress | None = None  # tiles(done, total) for stages that work in tiles
+    writer: StageWriter | None = None  # the step's background writer; None writes at once
+    writes: list[Future] = field(default_factory=list)  # this photo's writes still in flight
+    stale: list[Path] = field(default_factory=list)  # removed once the new record is written
 
     def output(self, stage: str, extension: str) -> Path:
         return stage_file(self.layout, stage, self.key, extension)
+
+    def image_output(self, stage: str) -> Path:
+        """The stage's image file: ``.tif`` for the 4K stages, ``.png`` for the others. A file in the
+        other format (from before the change) is left for the old record until the new one is written."""
+        extension, other = stage_image_extensions(stage)
+        self.stale.append(self.output(stage, other))
+        return self.output(stage, extension)
+
+    def write_image(self, path: Path, image) -> None:
+        """Write ``image`` as the stage file ``path`` (PNG or TIFF by its extension): in the background when the step has a writer (its
+        record waits for it), else now. ``image`` must not be changed afterwards."""
+        if self.writer is None:
+            write_stage_image(path, image)
+        else:
+            self.writes.append(self.writer.write(path, image))
+
+    def copy_stage_file(self, source: Path, target: Path, image) -> None:
+        """``source`` copied byte for byte to ``target``, or ``image`` (what ``source`` decodes to) written
+        when the two are in different formats (a PNG from before the 4K stages' TIFF); ``image`` is kept
+        for the next stage's read like a written image."""
+        if Path(source).suffix != Path(target).suffix:
+            self.write_image(target, image)
+            return
+        atomic_copy(source, target)
+        STAGE_IMAGES.remember(target, image)
+
+    @staticmethod
+    def read_image(path: str | Path):
+        """An upstream stage's image: from memory when this process wrote that very file, else decoded."""
+        return STAGE_IMAGES.read(path)
 
     def upstream(self, stage: str):
         record = read_record(self.layout, stage, self.key)
         if record is None:
             raise FileNotFoundError(f"{self.key}: stage '{stage}' has no output yet; materialize it first")
         return record
+
+
+@dataclass
+class _Pending:
+    """A photo processed, its record waiting for its files to be written."""
+
+    key: str
+    entry: PhotoEntry
+    stored: PhotoSettings
+    out: "StageOutput"
+    record: dict[str, Any]
+    writes: list[Future]
+    stale: list[Path]
 
 
 @dataclass
@@ -109,38 +159,71 @@ def run_stage(
     failed: dict[str, str] = {}
 
     keys = context.partition_keys
-    for number, key in enumerate(keys, start=1):
-        checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) ends the step between photos
-        started = time.perf_counter()
-        progress = PhotoProgress(layout.state, stage, key, number, len(keys), context.run_id, context.log)
-        progress.start()
-        entry, stored = registry.photos.get(key), None
+    writer = StageWriter()
+    pending: list[_Pending] = []
+
+    def fail(key: str, entry: PhotoEntry | None, stored: PhotoSettings | None, exc: BaseException) -> None:
+        reason = _reason(exc)
+        failed[key] = reason
+        fingerprint = _fingerprint(layout, stage, entry, stored) if entry and stored else ""
+        record_failure(layout, key, stage, fingerprint, reason, context.run_id)
+        context.log.error(f"{stage} {key} failed: {reason}\n{''.join(traceback.format_exception(exc, limit=6))}")
+
+    def finish(item: _Pending) -> None:
+        """The photo's record, once its files are on disk; a failed write fails the photo."""
         try:
-            if entry is None:
-                raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
-            stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
-            touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
-            job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log, progress)
-            out = process(job)
-            seconds = round(time.perf_counter() - started, 3)
-            record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
-            if overrides:
-                record["one_off_overrides"] = overrides
-            write_record(layout, stage, key, _fingerprint(layout, stage, entry, stored), out.file, record)
-            clear_failure(layout, key)
+            for write in item.writes:
+                write.result()
+            out, record = item.out, item.record
+            if out.file is not None and "bytes" not in record:  # known once the background write is done
+                record["bytes"] = Path(out.file).stat().st_size
+            write_record(layout, stage, item.key, _fingerprint(layout, stage, item.entry, item.stored), out.file, record)
+            clear_failure(layout, item.key)
+            for stale in item.stale:  # the other format's file, once no record names it
+                if out.file is None or Path(out.file) != stale:
+                    stale.unlink(missing_ok=True)
             out.record = record
-            done[key] = out
-            context.log.info(f"{stage} {key}: done in {seconds:.2f}s")
+            done[item.key] = out
+            context.log.info(f"{stage} {item.key}: done in {record['seconds']:.2f}s")
         except Exception as exc:  # one broken photo must not fail or lose the others
-            reason = _reason(exc)
-            failed[key] = reason
-            fingerprint = _fingerprint(layout, stage, entry, stored) if entry and stored else ""
-            record_failure(layout, key, stage, fingerprint, reason, context.run_id)
-            context.log.error(f"{stage} {key} failed: {reason}\n{traceback.format_exc(limit=6)}")
-        finally:
-            progress.clear()
-            if gpu is not None:
-                gpu.free_memory(context.log, label=f"{stage} {key}")
+            fail(item.key, item.entry, item.stored, exc)
+
+    def finish_ready(block: bool) -> None:
+        # In order: a photo's record is written once its writes are done, the next one's after it.
+        while pending and (block or all(w.done() for w in pending[0].writes)):
+            finish(pending.pop(0))
+
+    try:
+        for number, key in enumerate(keys, start=1):
+            checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) ends the step between photos
+            started = time.perf_counter()
+            progress = PhotoProgress(layout.state, stage, key, number, len(keys), context.run_id, context.log)
+            progress.start()
+            entry, stored = registry.photos.get(key), None
+            try:
+                if entry is None:
+                    raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
+                stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
+                touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
+                job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log,
+                               progress, writer)
+                out = process(job)
+                # The stage's own time; its files' encoding overlaps the next photo and is not in it.
+                seconds = round(time.perf_counter() - started, 3)
+                record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
+                if overrides:
+                    record["one_off_overrides"] = overrides
+                pending.append(_Pending(key, entry, stored, out, record, job.writes, job.stale))
+            except Exception as exc:  # one broken photo must not fail or lose the others
+                fail(key, entry, stored, exc)
+            finally:
+                progress.clear()
+                if gpu is not None:
+                    gpu.free_memory(context.log, label=f"{stage} {key}")
+            finish_ready(block=False)
+    finally:
+        writer.close()  # every write lands (or fails) before the step ends, even when it is stopped
+        finish_ready(block=True)
 
     check_results = checks(done) if checks else []
     if not failed:

@@ -6,7 +6,7 @@ from PIL import Image
 from restore_dagster import colour_fixes, imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
-from restore_dagster.files import atomic_copy, atomic_write_bytes
+from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging import colour_fix
 from restore_dagster.lineage import colour_fix_path, colour_fix_signature
 from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
@@ -101,8 +101,8 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
     # Measured in `repaired` without the defects it found: white scratches on a sepia print are not colour.
     is_grey = bool(job.upstream("repaired").metadata.get("is_grey"))
     settings = job.settings
-    out = job.output("colorized", "png")
-    before = imaging.decode_stage_file(upscaled.file)
+    out = job.image_output("colorized")
+    before = job.read_image(upscaled.file)
     generator, pending = None, None
     if not job.touchup and should_colorize(settings.colorize, is_grey):
         generator, pending = load_colorizer(job)
@@ -120,13 +120,12 @@ def colorize_photo(job: PhotoJob) -> StageOutput:
                             "colour, coloured automatically once the weights are in place")
     image, fixes = apply_colour_fixes(job, before, image)
     if applied or job.touchup or fixes.get("applied"):
-        atomic_write_bytes(out, imaging.encode_png(image))
+        job.write_image(out, image)
     else:
-        atomic_copy(upscaled.file, out)  # nothing changed a pixel: the upscaled file as it is
+        job.copy_stage_file(upscaled.file, out, before)  # nothing changed a pixel: the upscaled file as it is
     record = {
         "width": image.width,
         "height": image.height,
-        "bytes": out.stat().st_size,
         "colorized": applied,
         "was_grey": is_grey,
         "colorize_mode": settings.colorize,

@@ -46,7 +46,7 @@ def compress_photo(job: PhotoJob) -> StageOutput:
     colorized = job.upstream("colorized")
     exif_path = job.output("scanned", "exif")
     exif = exif_path.read_bytes() if exif_path.is_file() else b""
-    image = imaging.decode_stage_file(colorized.file)
+    image = job.read_image(colorized.file)
     note = restoration_note(job)
     settings = job.settings
     floors = {"ssim_floor": settings.ssim_floor, "detail_floor_1to1": settings.detail_floor_1to1}

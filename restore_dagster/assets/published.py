@@ -48,7 +48,7 @@ def publish_photo(job: PhotoJob) -> StageOutput:
     location = gallery.publish(job.entry.source, data, suffix, download)
     if not description.is_empty():
         gallery.describe_published(job.entry.source, location, description)
-    before = imaging.decode_stage_file(job.upstream("scanned").file)
+    before = job.read_image(job.upstream("scanned").file)
     # The stage decoder reads what scans may be, which excludes AVIF: its download JPEG is the same picture.
     after = imaging.decode_stage_file(web if web.suffix != ".avif" else download_file)
     record = {

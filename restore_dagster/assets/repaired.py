@@ -21,7 +21,6 @@ import numpy as np
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
-from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.imaging import repair_mask
 from restore_dagster.lineage import repair_mask_path
 from restore_dagster.optional_steps import RECORD_FIELD, OptionalStep, weights_missing
@@ -113,9 +112,9 @@ def find_damage(job: PhotoJob, scan) -> Damage:
 
 def repair_photo(job: PhotoJob) -> StageOutput:
     scanned = job.upstream("scanned")
-    scan = imaging.decode_stage_file(scanned.file)
+    scan = job.read_image(scanned.file)
     settings = job.settings
-    out, mask_out = job.output("repaired", "png"), job.output("repaired", "mask.png")
+    out, mask_out = job.image_output("repaired"), job.output("repaired", "mask.png")
     record: dict = {"repair_mode": settings.repair, "repair_threshold": settings.repair_threshold}
     pending: OptionalStep | None = None
     declined = ""
@@ -123,12 +122,12 @@ def repair_photo(job: PhotoJob) -> StageOutput:
         image = imaging.decode_stage_file(job.touchup)
         used = np.zeros((image.height, image.width), dtype=bool)
         is_grey, greyness = imaging.is_grey_image(image)
-        atomic_write_bytes(out, imaging.encode_png(image))
+        job.write_image(out, image)
         record.update(repair="touch-up (hand-repaired image)", repaired=False, device="")
     elif settings.repair == "off":
         image, used = scan, np.zeros((scan.height, scan.width), dtype=bool)
         is_grey, greyness = bool(scanned.metadata.get("is_grey")), float(scanned.metadata.get("greyness") or 0.0)
-        atomic_copy(scanned.file, out)
+        job.copy_stage_file(scanned.file, out, scan)
         record.update(repair="off: the scan passed through unchanged", repaired=False, device="")
     else:
         damage = find_damage(job, scan)
@@ -149,18 +148,18 @@ def repair_photo(job: PhotoJob) -> StageOutput:
             progress = functools.partial(job.progress.tiles, unit="pieces") if job.progress else None
             image = inpaint(scan, wanted_image, inpainter, progress=progress)
             used = wanted
-            atomic_write_bytes(out, imaging.encode_png(image))
+            job.write_image(out, image)
         else:
             image, used = scan, np.zeros_like(wanted)
-            atomic_copy(scanned.file, out)
+            job.copy_stage_file(scanned.file, out, scan)
         pending = pending_repair(damage.missing) if damage.missing else None
         ran_a_model = inpainter is not None or "scratch" not in dict(damage.missing)
         record.update(repaired=bool(used.any()), device=job.gpu.torch_device if ran_a_model else "")
-    atomic_write_bytes(mask_out, imaging.encode_png(repair_mask.mask_image(used)))
+    job.write_image(mask_out, repair_mask.mask_image(used))
     regions, coverage = repair_mask.count_regions(used), repair_mask.coverage_percent(used)
     record.setdefault("repair", _summary(regions, coverage, declined, pending))  # the other branches said it
     record.update(
-        width=image.width, height=image.height, bytes=out.stat().st_size,
+        width=image.width, height=image.height,
         coverage_percent=round(coverage, 3), regions=regions,
         is_grey=bool(is_grey), greyness=round(float(greyness), 4), mask=str(mask_out),
     )

@@ -24,8 +24,8 @@ def scan_photo(job: PhotoJob) -> StageOutput:
     # Measured again on what is kept: a coloured table around a grey print must not make it "colour".
     same = image is scan.image
     is_grey, greyness = (scan.is_grey, scan.greyness) if same else imaging.is_grey_image(image)
-    out = job.output("scanned", "png")
-    atomic_write_bytes(out, imaging.encode_png(image))
+    out = job.image_output("scanned")
+    job.write_image(out, image)
     if scan.exif:
         atomic_write_bytes(job.output("scanned", "exif"), scan.exif)
     else:  # a replaced original without EXIF must not inherit the old one's
@@ -33,7 +33,6 @@ def scan_photo(job: PhotoJob) -> StageOutput:
     record = {
         "width": image.width,
         "height": image.height,
-        "bytes": out.stat().st_size,
         "is_grey": bool(is_grey),
         "greyness": round(float(greyness), 4),
         "source_format": scan.source_format,

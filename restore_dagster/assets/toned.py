@@ -15,7 +15,6 @@ import dagster as dg
 
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
-from restore_dagster.files import atomic_copy, atomic_write_bytes
 from restore_dagster.imaging.tone import restore_tone
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
@@ -23,21 +22,21 @@ from restore_dagster.resources import StorageResource
 
 def tone_photo(job: PhotoJob) -> StageOutput:
     repaired = job.upstream("repaired")
-    before = imaging.decode_stage_file(repaired.file)
-    out = job.output("toned", "png")
+    before = job.read_image(repaired.file)
+    out = job.image_output("toned")
     if job.touchup:  # a hand-toned image replaces the output
         image = imaging.decode_stage_file(job.touchup)
-        atomic_write_bytes(out, imaging.encode_png(image))
+        job.write_image(out, image)
         record = {"toned": False, "tone": "touch-up (hand-toned image)"}
     else:
         grey = bool(repaired.metadata.get("is_grey"))
         image, result = restore_tone(before, grey=grey, mode=job.settings.tone)
         if result.applied:
-            atomic_write_bytes(out, imaging.encode_png(image))
+            job.write_image(out, image)
         else:  # byte for byte: nothing downstream changes when nothing was done
-            atomic_copy(repaired.file, out)
+            job.copy_stage_file(repaired.file, out, before)
         record = result.to_json()
-    record.update(tone_mode=job.settings.tone, width=image.width, height=image.height, bytes=out.stat().st_size)
+    record.update(tone_mode=job.settings.tone, width=image.width, height=image.height)
     metadata = {"before_after": preview_markdown("before | after", imaging.before_after_preview(before, image))}
     return StageOutput(out, record, metadata)
 

@@ -5,7 +5,6 @@ import dagster as dg
 from restore_dagster import imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
-from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging.keep_levels import keep_levels
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import GpuResource, StorageResource
@@ -20,7 +19,7 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
     if job.touchup:
         image, model_note = imaging.decode_stage_file(job.touchup), "touch-up"
     else:
-        source = imaging.decode_stage_file(toned.file)
+        source = job.read_image(toned.file)
         plan = waifu2x.plan_upscale(source.size, settings.long_side, settings.max_magnification)
         image = waifu2x.upscale_to(
             source,
@@ -34,12 +33,11 @@ def upscale_photo(job: PhotoJob) -> StageOutput:
         model_note = "waifu2x UpPhoto"
         # The networks darken a little on every pass (−0.5 level at mid-grey, −1 in the highlights): undone here.
         image, levels = keep_levels(image, source)
-    out = job.output("upscaled", "png")
-    atomic_write_bytes(out, imaging.encode_png(image))
+    out = job.image_output("upscaled")
+    job.write_image(out, image)
     record = {
         "width": image.width,
         "height": image.height,
-        "bytes": out.stat().st_size,
         # What this photo aims at: the configured long side, or less where the magnification cap holds it.
         "target_long_side": settings.long_side if plan is None else max(plan.final_size),
         "configured_long_side": settings.long_side,

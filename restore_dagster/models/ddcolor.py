@@ -27,7 +27,9 @@ from torch import nn
 from .checkpoints import CheckpointError, check_state_dict, read_state_dict  # CheckpointError: re-exported
 from .ddcolor_layers import ImageEncoder, MultiScaleColorDecoder, PixelShuffleUpsample, UnetBlockWide
 from .deoldify_layers import SpectralNormConv, fold_normalisations, use_inference_convs
+from . import colour_merge
 from .device import resolve_device
+from .device_resize import uses_device
 
 # variant -> (ConvNeXt depths, dims), ddcolor/model.py:77-80.
 VARIANTS = {
@@ -144,8 +146,14 @@ def colorize_ddcolor(image: Image.Image, model: nn.Module, input_size: int = DEF
     if image.width == 0 or image.height == 0:
         raise ValueError(f"cannot colourise an empty image ({image.width}×{image.height} pixels)")
     # The reference reads the photo with cv2.imread (BGR) and divides in float64 before rounding to float32.
-    bgr = (np.asarray(image.convert("RGB"))[..., ::-1] / 255.0).astype(np.float32)
+    rgb8 = np.asarray(image.convert("RGB"))
+    bgr = (rgb8[..., ::-1] / 255.0).astype(np.float32)
     ab = predict_ab(model, model_input(bgr, input_size))
+    device = next(model.parameters()).device
+    if uses_device(device):  # the full-size Lab merge on the GPU: within 2 levels of OpenCV's (colour_merge)
+        with torch.inference_mode():
+            merged = colour_merge.lab_merge(torch.from_numpy(rgb8.copy()).to(device).permute(2, 0, 1), ab[0].to(device))
+            return Image.fromarray(merged.permute(1, 2, 0).cpu().numpy())
     return Image.fromarray(lab_to_rgb8(bgr, ab))
 
 

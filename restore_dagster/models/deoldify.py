@@ -35,8 +35,10 @@ from .deoldify_layers import (
     fold_normalisations,
     use_inference_convs,
 )
+from . import colour_merge
 from .checkpoints import CheckpointError, check_state_dict
 from .device import resolve_device
+from .device_resize import resize_chw, uses_device
 from .resnet import SKIP_INDICES, fold_encoder_batchnorms, resnet_encoder
 
 # kind -> (encoder, decoder, nf_factor), as in DeOldify's gen_inference_deep / gen_inference_wide.
@@ -235,6 +237,9 @@ def colorize(image: Image.Image, generator: nn.Module, render_factor: int = 35) 
         raise ValueError(f"cannot colourise an empty image ({image.width}×{image.height} pixels)")
     original = image.convert("RGB")
     side = render_factor * RENDER_BASE
+    device = next(generator.parameters()).device
+    if uses_device(device):  # the resizes and the merge on the GPU too: the same pixels within 1 level
+        return _colorize_on_device(original, generator, side, device)
     # DeOldify stretches the RGB image, then takes its luminance ('LA' → 'RGB' replicates L).
     grey = np.array(original.resize((side, side), Image.Resampling.BILINEAR).convert("L"))
     rendered = Image.fromarray(_predict_rgb(generator, grey))
@@ -242,19 +247,35 @@ def colorize(image: Image.Image, generator: nn.Module, render_factor: int = 35) 
     return Image.fromarray(keep_luminance(np.asarray(original), colour))
 
 
+def _colorize_on_device(original: Image.Image, generator: nn.Module, side: int, device: torch.device) -> Image.Image:
+    """``colorize``'s steps with Pillow's bilinear resizes and OpenCV's YUV merge done by torch on the
+    generator's device (device_resize, colour_merge): one upload and one download of the photo."""
+    with torch.inference_mode():
+        rgb = torch.from_numpy(np.array(original)).to(device).permute(2, 0, 1)
+        grey = colour_merge.pil_grey(resize_chw(rgb, (side, side), Image.Resampling.BILINEAR))
+        rendered = _predict_rgb_tensor(generator, grey)
+        colour = resize_chw(rendered, original.size, Image.Resampling.BILINEAR)
+        merged = colour_merge.keep_luminance(rgb, colour)
+        return Image.fromarray(merged.permute(1, 2, 0).cpu().numpy())
+
+
 def _predict_rgb(generator: nn.Module, grey: np.ndarray) -> np.ndarray:
     """Run the generator on a uint8 grey square; return its uint8 RGB prediction, like fastai."""
-    parameter = next(generator.parameters())
-    mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
     with torch.inference_mode():
-        x = torch.from_numpy(grey).float().div_(255)
-        x = ((x.expand(3, *grey.shape) - mean) / std).unsqueeze(0)
-        out = generator(x.to(device=parameter.device, dtype=parameter.dtype))
-        out = out[0].float().cpu()
-        # fastai denormalises, clamps to [0, 1], scales by 255 and truncates to uint8.
-        out = (out * std + mean).clamp_(0, 1).mul_(255).to(torch.uint8)
+        out = _predict_rgb_tensor(generator, torch.from_numpy(grey)).cpu()
     return out.permute(1, 2, 0).contiguous().numpy()
+
+
+def _predict_rgb_tensor(generator: nn.Module, grey: torch.Tensor) -> torch.Tensor:
+    """The generator on an H×W uint8 grey square: its 3×H×W uint8 prediction, on its device."""
+    parameter = next(generator.parameters())
+    mean = torch.tensor(IMAGENET_MEAN, device=parameter.device).reshape(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=parameter.device).reshape(3, 1, 1)
+    x = grey.to(parameter.device).float().div_(255)
+    x = ((x.expand(3, *grey.shape) - mean) / std).unsqueeze(0)
+    out = generator(x.to(dtype=parameter.dtype))[0].float()
+    # fastai denormalises, clamps to [0, 1], scales by 255 and truncates to uint8.
+    return (out * std + mean).clamp_(0, 1).mul_(255).to(torch.uint8)
 
 
 def keep_luminance(original: np.ndarray, colour: np.ndarray) -> np.ndarray:

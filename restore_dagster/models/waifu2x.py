@@ -60,6 +60,7 @@ from restore_dagster.models.device import (
     release_memory,
     resolve_device,
 )
+from restore_dagster.models.device_resize import resize_rgb
 from restore_dagster.models.tiling import count_tiles, run_tiled, tile_for_budget
 
 __all__ = [
@@ -333,8 +334,8 @@ def upscale_to(
     later = first if noise_level == -1 or passes == 1 else load_later()
 
     rgb, alpha = _split_alpha(image)
-    if start_size != image.size:
-        rgb = np.asarray(Image.fromarray(rgb).resize(start_size, Image.Resampling.LANCZOS))
+    if start_size != image.size:  # Pillow's Lanczos; on a GPU computed there (device_resize)
+        rgb = resize_rgb(rgb, start_size, device)
     tile_size = _first_tile(tile, device, dtype)
     pass_inputs = [(start_size[0] << i, start_size[1] << i) for i in range(passes)]
     tracker = _PassProgress(progress, pass_inputs)
@@ -343,10 +344,10 @@ def upscale_to(
         rgb, tile_size = _upscale_array(rgb, network, device, dtype, tile_size, tracker.reporter(index))
         tracker.finish_pass()
 
+    if (rgb.shape[1], rgb.shape[0]) != final_size:
+        rgb = resize_rgb(rgb, final_size, device)
     result = Image.fromarray(rgb)
     del rgb
-    if result.size != final_size:
-        result = result.resize(final_size, Image.Resampling.LANCZOS)
     if alpha is not None:
         result.putalpha(alpha.resize(final_size, Image.Resampling.LANCZOS))
     return result

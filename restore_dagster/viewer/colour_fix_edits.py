@@ -19,7 +19,7 @@ from restore_dagster.colour_fixes import fixes_json
 from restore_dagster.config import Layout
 from restore_dagster.imaging import colour_fix as cf
 from restore_dagster.imaging import decode_stage_file
-from restore_dagster.lineage import file_signature, stage_file, touchup_path
+from restore_dagster.lineage import file_signature, stage_image_file, touchup_path
 
 # Named for the owner in the panel's language (i18n "colour_<name>"); any other colour is one tap on
 # the native colour input away.
@@ -35,12 +35,12 @@ _cache_lock = threading.Lock()
 
 def segmentation_source(layout: Layout, key: str) -> Path:
     """The picture fixes are segmented on: ``upscaled``'s output, the colouriser's input."""
-    return stage_file(layout, "upscaled", key, "png")
+    return stage_image_file(layout, "upscaled", key)
 
 
 def shown_picture(layout: Layout, key: str) -> Path:
     """The picture the owner taps on: ``colorized``'s output (the fixes made so far included)."""
-    return stage_file(layout, "colorized", key, "png")
+    return stage_image_file(layout, "colorized", key)
 
 
 def luminance(layout: Layout, key: str) -> np.ndarray:

@@ -11,7 +11,7 @@ from restore_dagster import colour_fixes
 from restore_dagster.config import STAGES
 from restore_dagster.imaging import colour_fix as cf
 from restore_dagster.imaging import decode_stage_file
-from restore_dagster.lineage import read_record, stage_file
+from restore_dagster.lineage import read_record, stage_file, stage_image_file
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.imaging.test_colour_fix import scene
@@ -44,8 +44,8 @@ def test_a_colour_fix_reruns_only_colorized_and_what_follows_and_undo_gives_the_
     drain(instance, resources)
     assert read_record(layout, "published", "al/x") is not None and read_record(layout, "published", "al/y") is not None
     before_x, before_y = _records(layout, "al/x"), _records(layout, "al/y")
-    coloured = decode_stage_file(stage_file(layout, "colorized", "al/x", "png"))
-    upscaled = decode_stage_file(stage_file(layout, "upscaled", "al/x", "png"))
+    coloured = decode_stage_file(stage_image_file(layout, "colorized", "al/x"))
+    upscaled = decode_stage_file(stage_image_file(layout, "upscaled", "al/x"))
     assert read_record(layout, "colorized", "al/x").metadata["colorized"] is True
     fingerprint = read_record(layout, "colorized", "al/x").fingerprint
 
@@ -62,7 +62,7 @@ def test_a_colour_fix_reruns_only_colorized_and_what_follows_and_undo_gives_the_
 
     record = read_record(layout, "colorized", "al/x").metadata
     assert record["colour_fixes"] == {"applied": [fix.id], "skipped": []} and record["colour_fixes_applied"] == 1
-    fixed = decode_stage_file(stage_file(layout, "colorized", "al/x", "png"))
+    fixed = decode_stage_file(stage_image_file(layout, "colorized", "al/x"))
     lab_before, lab_after = cf._lab(np.asarray(coloured)), cf._lab(np.asarray(fixed))
     assert np.abs(lab_after[..., 0] - lab_before[..., 0]).max() < 0.6, "the colouriser's luminance is kept"
     full = cf.soft_mask(region.mask, fixed.size) > 0.999
@@ -86,7 +86,7 @@ def test_a_colour_fix_reruns_only_colorized_and_what_follows_and_undo_gives_the_
     assert colour_fixes.undo_fix(layout, "al/x") == fix
     requests = drain(instance, resources)
     assert [(r.partition_key, r.tags["restore/start_stage"]) for r in requests] == [("al/x", "colorized")]
-    assert np.asarray(decode_stage_file(stage_file(layout, "colorized", "al/x", "png"))).tobytes() == np.asarray(coloured).tobytes()
+    assert np.asarray(decode_stage_file(stage_image_file(layout, "colorized", "al/x"))).tobytes() == np.asarray(coloured).tobytes()
     assert "colour_fixes" not in read_record(layout, "colorized", "al/x").metadata
     assert not stage_file(layout, "colorized", "al/x", "colour-fixes.png").exists()
     assert read_record(layout, "colorized", "al/x").fingerprint == fingerprint, "the fingerprint of before the fix"

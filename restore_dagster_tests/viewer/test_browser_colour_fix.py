@@ -9,12 +9,11 @@ colouriser select. Screenshots go to ``test-artifacts/screenshots/`` (5x-colour-
 """
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image
 
 from restore_dagster import colour_fixes
 from restore_dagster.imaging import colour_fix as cf
-from restore_dagster.lineage import colour_fix_path, read_record, stage_file, write_record
+from restore_dagster.lineage import colour_fix_path, read_record, stage_file, stage_image_file, write_record
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.imaging.test_colour_fix import scene
@@ -131,9 +130,9 @@ def test_tap_a_region_pick_a_colour_apply_and_undo_on_a_phone(browser, playwrigh
 
         # 5. The pipeline colours it again (the replay, as `colorized` does it): the panel shows the
         # blue dress and says the fix was applied.
-        upscaled = Image.open(stage_file(layout, "upscaled", key, "png")).convert("RGB")
+        upscaled = Image.open(stage_image_file(layout, "upscaled", key)).convert("RGB")
         replayed = colour_fixes.replay(upscaled, cf.working_luminance(upscaled), [fix])
-        replayed.image.save(stage_file(layout, "colorized", key, "png"))
+        replayed.image.save(stage_image_file(layout, "colorized", key))
         mark_done(layout, key)
         record = read_record(layout, "colorized", key)
         write_record(layout, "colorized", key, record.fingerprint, None, {"colour_fixes": replayed.summary()})

@@ -16,7 +16,7 @@ from PIL import Image
 
 from restore_dagster import colour_fixes
 from restore_dagster.imaging import colour_fix as cf
-from restore_dagster.lineage import colour_fix_path, read_record, stage_file, write_record
+from restore_dagster.lineage import colour_fix_path, read_record, stage_file, stage_image_file, write_record
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.imaging.test_colour_fix import scene
@@ -162,8 +162,8 @@ def test_hostile_photo_names_reach_no_file(app, owner, layout, photo):
 
 def test_a_photo_not_coloured_yet_says_so(app, owner, layout):
     photo_url, key = _coloured(app, layout)
-    stage_file(layout, "upscaled", key, "png").unlink()
-    stage_file(layout, "colorized", key, "png").unlink()
+    stage_image_file(layout, "upscaled", key).unlink()
+    stage_image_file(layout, "colorized", key).unlink()
     assert "Colours can be fixed once the photo has been restored." in owner.get(photo_url).text
     response = owner.get(photo_url + "/colour-fix/region?x=0.5&y=0.5")
     assert response.status_code == 409 and "not been coloured yet" in response.json()["detail"]
@@ -174,7 +174,7 @@ def test_a_photo_not_coloured_yet_says_so(app, owner, layout):
 def test_a_tap_on_an_outline_is_explained(app, owner, layout):
     photo_url, key = _coloured(app, layout)
     ramp = np.tile(np.clip((np.arange(SIZE[0]) - 150) * 12, 0, 240).astype(np.uint8), (SIZE[1], 1))
-    Image.fromarray(ramp).convert("RGB").save(stage_file(layout, "upscaled", key, "png"))
+    Image.fromarray(ramp).convert("RGB").save(stage_image_file(layout, "upscaled", key))
     response = owner.get(photo_url + "/colour-fix/region?x=0.5&y=0.5&tolerance=4")
     assert response.status_code == 422 and "outline" in response.json()["detail"]
 
