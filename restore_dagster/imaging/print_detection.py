@@ -356,7 +356,8 @@ def _segment_quads(grey: np.ndarray, keep: int = 4) -> list[np.ndarray]:
             turn = abs(angles[i] - angles[j])
             if min(turn, np.pi - turn) > np.deg2rad(25):
                 continue
-            gap = abs(float(np.cross(directions[i], middles[j] - middles[i])))
+            offset = middles[j] - middles[i]
+            gap = abs(float(directions[i][0] * offset[1] - directions[i][1] * offset[0]))  # across the lines
             if gap >= 0.15 * diagonal:  # opposite sides of something large
                 pairs.append((i, j))
     quads = []
