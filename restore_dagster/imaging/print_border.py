@@ -180,10 +180,15 @@ def complete_border(lab: np.ndarray, quad: np.ndarray, support: float) -> tuple[
     return np.array(corners), min(support, *[(support + share) / 2 for share in shares])
 
 
-def paper_sides_factor(lab: np.ndarray, quad: np.ndarray) -> float:
+def paper_sides_factor(lab: np.ndarray, quad: np.ndarray, moved: bool = False) -> float:
     """1, or less for an outline whose sides have the same paper just inside on three sides but not
-    on the fourth: that side went past the print onto something behind it."""
-    inside, _ = _bands(lab, quad)
+    on the fourth: that side went past the print onto something behind it. An outline ``moved`` out
+    to a border's edge on some sides also scores less when another side still has lighter paper just
+    outside it: the border was completed only part of the way round."""
+    inside, outside = _bands(lab, quad)
+    if moved and any(_is_paper(outside[i]) and not _same_paper(inside[i], outside[i], SAME_PLACE_LIGHTNESS)
+                     and not (_is_paper(inside[i]) and outside[i][0] < inside[i][0]) for i in range(4)):
+        return 0.6
     for i in range(4):
         others = [inside[j] for j in range(4) if j != i]
         if all(_same_paper(one, other) for k, one in enumerate(others) for other in others[k + 1:]) and _clearly_not(inside[i], others):

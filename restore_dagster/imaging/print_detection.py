@@ -85,11 +85,12 @@ def detect_print(image: Image.Image) -> PrintDetection:
                 polished = _refine(lab, quad, reaches=(0.005,))
                 if polished is not None and np.abs(polished[0] - quad).max() <= 0.005 * float(np.hypot(*lab.shape[:2])):
                     quad, support = polished[0], max(support, polished[1])
+            moved = quad is not refined[0]
             try:
                 quad = order_corners(quad).astype(np.float64)
             except ValueError:
                 continue
-            outlines.append((support * _shape_plausibility(quad, small.shape[:2]) * paper_sides_factor(lab, quad), quad))
+            outlines.append((support * _shape_plausibility(quad, small.shape[:2]) * paper_sides_factor(lab, quad, moved), quad))
     if not outlines:
         return _uncropped(None, 0.0, "no print outline was found: the picture is kept whole")
     best = _choose(outlines, float(np.hypot(*small.shape[:2])))

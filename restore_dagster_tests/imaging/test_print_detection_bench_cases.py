@@ -41,10 +41,14 @@ def corner_error(found, truth) -> float:
     (37, "table", "light print on a light table: faint sides, was left uncropped"),
     (1, "hand", "held before a room, a thumb on it: no outline candidate, was left uncropped"),
     (88, "hand", "held before a room: no outline candidate, was left uncropped"),
+    # From the second seed set (--seed 7: picture i is seed 700000 + i), wrong after the border was
+    # first completed: completed part of the way round only.
+    (700088, "sheet", "deckled white border beside white stripes: two sides were the picture's edge"),
+    (700098, "sheet", "border in shadow on two sides on a pink striped sheet: two sides were the picture's edge"),
 ])
 def test_a_bench_case_that_went_wrong_is_found(seed, scene, case):
     pictures = photographs()
-    shot = phone_picture(pictures[seed % len(pictures)], seed, size=BENCH_SIZE)
+    shot = phone_picture(pictures[seed % 100_000 % len(pictures)], seed, size=BENCH_SIZE)
     assert shot.scene == scene  # the generator still makes the picture this case is about
     detection = detect_print(shot.image)
     assert detection.cropped, f"{case}: {detection.reason}"
