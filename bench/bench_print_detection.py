@@ -37,19 +37,8 @@ from bench_common import size  # noqa: E402
 
 from restore_dagster.imaging.perspective import order_corners  # noqa: E402
 from restore_dagster.imaging.print_detection import detect_print  # noqa: E402
+from restore_dagster_tests.imaging.phone_prints import bench_photographs as photographs  # noqa: E402
 from restore_dagster_tests.imaging.phone_prints import clean_scan, phone_picture  # noqa: E402
-
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "hubble_deep_field", "retina", "coins", "moon", "clock")
-
-
-def photographs() -> list[np.ndarray]:
-    from skimage import color, data
-
-    pictures = []
-    for name in PHOTOS:
-        picture = getattr(data, name)()
-        pictures.append(color.gray2rgb(picture) if picture.ndim == 2 else picture[..., :3])
-    return pictures
 
 
 def corner_error(found, truth) -> float:

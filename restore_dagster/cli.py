@@ -3,6 +3,8 @@
     restore-photos add DIR --album NAME      copy scans into the gallery (originals are copied, not moved)
     restore-photos add --split FILE... --album NAME
                                              flatbed scans of several prints: each print becomes its own upload
+    restore-photos add --merge-glare SHOT SHOT... --album NAME
+                                             shots of one glossy print from different angles: one photo without glare
     restore-photos run [--album A] [--photo KEY] [--retry-failed]
                                              restore synchronously through the same Dagster assets
     restore-photos status [--photos]         per album: restored, pending, failed with reasons (--photos: each key)
@@ -53,12 +55,20 @@ def cmd_add(args, layout: Layout) -> int:
     from restore_dagster.gallery import scan_problem
     from restore_dagster.safepaths import LINK_REASON, album_folder_to_add_to
 
+    if args.split and args.merge_glare:
+        print("error: --split and --merge-glare do not go together; nothing added", file=sys.stderr)
+        return 2
     if args.split:
         from restore_dagster.split_cli import cmd_add_split
 
         return cmd_add_split(args, layout)
+    if args.merge_glare:
+        from restore_dagster.glare_cli import cmd_add_merge_glare
+
+        return cmd_add_merge_glare(args, layout)
     if len(args.directory) != 1:
-        print("error: add copies one folder; several files are for `add --split FILE... --album NAME`", file=sys.stderr)
+        print("error: add copies one folder; several files are for `add --split FILE... --album NAME` "
+              "or `add --merge-glare SHOT SHOT... --album NAME`", file=sys.stderr)
         return 2
     source = Path(args.directory[0])
     if not source.is_dir():
@@ -373,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="copy the files that symbolic links in DIR point to (by default links are skipped)")
     add.add_argument("--split", action="store_true",
                      help="the files are flatbed scans of several prints: add each print as its own photo")
+    add.add_argument("--merge-glare", action="store_true",
+                     help="the files are phone shots of one glossy print from different angles: add one photo without the glare")
     add.set_defaults(func=cmd_add)
     run = sub.add_parser("run", help="restore photos now, without the daemon")
     run.add_argument("--album", help="album folder name or album slug")

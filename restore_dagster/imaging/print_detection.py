@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from restore_dagster.imaging.perspective import order_corners, side_lengths, warp_quad
+from restore_dagster.imaging.print_border import complete_border, intersect, paper_sides_factor, side_profiles
 
 WORK_SIDE = 800  # detection runs at this long side: enough for a corner within 1 % of the diagonal
 CROP_CONFIDENCE = 0.7
@@ -47,6 +48,10 @@ FLAT_INSIDE = 6.0
 # A phone's main camera is about 26 mm equivalent: a focal length of 0.6 × the picture's diagonal.
 PHONE_FOCAL = 0.6
 STEP = 1.6  # Lab units per pixel of the smoothed picture: a side's step must be at least this steep
+# Confirming a faint side in place: its steps down to this many times the picture's median gradient
+# (the noise, on a plain table), but never below FAINT_STEP.
+FAINT_NOISE = 4.0
+FAINT_STEP = 0.6
 
 # long side / short side of common print formats, with the names owners use
 PRINT_FORMATS = (("square", 1.0), ("8x10", 1.25), ("3x4", 4 / 3), ("5x7", 1.4), ("3.5x5", 5 / 3.5), ("4x6", 1.5))
@@ -75,11 +80,22 @@ def detect_print(image: Image.Image) -> PrintDetection:
     for candidate in _candidates(small):
         refined = _refine(lab, candidate)
         if refined is not None:
-            quad, support = refined
-            outlines.append((support * _shape_plausibility(quad, small.shape[:2]), quad))
+            quad, support = complete_border(lab, *refined)
+            if quad is not refined[0]:  # a side moved out to the paper's edge: snap it onto the step there
+                polished = _refine(lab, quad, reaches=(0.005,))
+                if polished is not None and np.abs(polished[0] - quad).max() <= 0.005 * float(np.hypot(*lab.shape[:2])):
+                    quad, support = polished[0], max(support, polished[1])
+            moved = quad is not refined[0]
+            try:
+                quad = order_corners(quad).astype(np.float64)
+            except ValueError:
+                continue
+            outlines.append((support * _shape_plausibility(quad, small.shape[:2]) * paper_sides_factor(lab, quad, moved), quad))
     if not outlines:
         return _uncropped(None, 0.0, "no print outline was found: the picture is kept whole")
     best = _choose(outlines, float(np.hypot(*small.shape[:2])))
+    if best[0] < CROP_CONFIDENCE:
+        best = _choose_faint(lab, outlines) or best
     confidence, quad = round(float(min(max(best[0], 0.0), 1.0)), 3), best[1]
     corners = quad / scale
     ordered = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
@@ -209,6 +225,24 @@ def _choose(outlines: list[tuple[float, np.ndarray]], diagonal: float) -> tuple[
     return best
 
 
+def _choose_faint(lab: np.ndarray, outlines: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray] | None:
+    """The best outline again, where a side is faint (a light print on a light table): the likeliest
+    outlines re-measured in place, counting steps down to a few times the picture's own noise. Only
+    confirms a side where it is (it may move by a pixel or two), never looks for another."""
+    gradient = np.linalg.norm(np.stack([cv2.Sobel(lab[..., c], cv2.CV_32F, 1, 0) for c in range(3)]
+                                       + [cv2.Sobel(lab[..., c], cv2.CV_32F, 0, 1) for c in range(3)]), axis=0) / 8
+    least_step = max(FAINT_STEP, FAINT_NOISE * float(np.median(gradient)))  # a textured table raises it
+    diagonal = float(np.hypot(*lab.shape[:2]))
+    confirmed = []
+    for score, quad in sorted(outlines, key=lambda outline: -outline[0])[:3]:
+        if score < 0.3:
+            break
+        refined = _refine(lab, quad, least_step, reaches=(0.005,))
+        if refined is not None and np.abs(refined[0] - quad).max() <= 0.005 * diagonal:
+            confirmed.append((refined[1] * _shape_plausibility(refined[0], lab.shape[:2]) * paper_sides_factor(lab, refined[0]), refined[0]))
+    return _choose(confirmed, diagonal) if confirmed else None
+
+
 def _bands(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
     """How far each side of ``outer`` lies outside the same side of ``inner`` (both ordered TL, TR, BR,
     BL), at the inner side's middle, in pixels; negative where it lies inside."""
@@ -285,6 +319,7 @@ def _candidates(rgb: np.ndarray) -> list[np.ndarray]:
                 quad = _quad_from_contour(contour)
                 if quad is not None:
                     candidates.append(quad)
+    candidates += _segment_quads(lab[..., 0])
     # Near-duplicates refine to the same outline: keep one of each.
     unique: list[np.ndarray] = []
     for quad in candidates:
@@ -294,7 +329,59 @@ def _candidates(rgb: np.ndarray) -> list[np.ndarray]:
             continue
         if all(np.abs(ordered - other).max() > 0.01 * max(width, height) for other in unique):
             unique.append(ordered)
-    return unique[:24]
+    return unique[:28]
+
+
+def _segment_quads(grey: np.ndarray, keep: int = 4) -> list[np.ndarray]:
+    """Outlines made of four straight line segments (LSD, Grompone von Gioi et al. 2012): two nearly
+    parallel pairs crossing each other, the best covered first. A hand-held print's sides are the
+    sharpest long lines in the picture even where its outline joins a blurred room into one region."""
+    height, width = grey.shape
+    diagonal = float(np.hypot(height, width))
+    found = cv2.createLineSegmentDetector(cv2.LSD_REFINE_STD).detect(grey)[0]
+    if found is None:
+        return []
+    segments = found.reshape(-1, 4).astype(np.float64)
+    lengths = np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1])
+    order = np.argsort(-lengths)
+    order = order[lengths[order] >= 0.06 * diagonal][:24]
+    segments, lengths = segments[order], lengths[order]
+    if len(segments) < 4:
+        return []
+    angles = np.arctan2(segments[:, 3] - segments[:, 1], segments[:, 2] - segments[:, 0]) % np.pi
+    middles = (segments[:, :2] + segments[:, 2:]) / 2
+    directions = np.c_[np.cos(angles), np.sin(angles)]
+    pairs = []
+    for i in range(len(segments)):
+        for j in range(i + 1, len(segments)):
+            turn = abs(angles[i] - angles[j])
+            if min(turn, np.pi - turn) > np.deg2rad(25):
+                continue
+            offset = middles[j] - middles[i]
+            gap = abs(float(directions[i][0] * offset[1] - directions[i][1] * offset[0]))  # across the lines
+            if gap >= 0.15 * diagonal:  # opposite sides of something large
+                pairs.append((i, j))
+    quads = []
+    for n, (i, j) in enumerate(pairs):
+        for k, m in pairs[n + 1:]:
+            if len({i, j, k, m}) < 4:
+                continue
+            turn = abs(angles[i] - angles[k])
+            if min(turn, np.pi - turn) < np.deg2rad(50):  # the two pairs must cross
+                continue
+            corners = [intersect(middles[a], directions[a], middles[b], directions[b]) for a, b in ((i, k), (k, j), (j, m), (m, i))]
+            if any(corner is None for corner in corners):
+                continue
+            quad = np.array(corners)
+            if (quad < -0.02 * diagonal).any() or (quad[:, 0] > width * 1.02).any() or (quad[:, 1] > height * 1.02).any():
+                continue
+            area = _area(quad)
+            if area < MIN_AREA * height * width or not cv2.isContourConvex(quad.astype(np.float32)):
+                continue
+            perimeter = cv2.arcLength(quad.astype(np.float32), True)
+            quads.append((float(lengths[[i, j, k, m]].sum() / perimeter), quad))
+    quads.sort(key=lambda item: -item[0])
+    return [quad for _, quad in quads[:keep]]
 
 
 def _grabcut_foreground(rgb: np.ndarray) -> np.ndarray:
@@ -321,21 +408,14 @@ def _side_steps(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float, sam
     92 % of its length (the corners may be rounded), the colour step's strength at each whole-pixel
     offset in [-reach, reach] along the outward normal. Returns the points, the outward normal, and
     the strengths [samples, offsets]."""
-    direction = (b - a) / np.linalg.norm(b - a)
-    normal = np.array([direction[1], -direction[0]])  # outward for a clockwise (on screen) outline
-    ts = np.linspace(0.08, 0.92, samples)
-    points = a + np.outer(ts, b - a)
-    offsets = np.arange(-reach, reach + 1, 1.0)
-    xs = (points[:, 0:1] + offsets[None, :] * normal[0] - 0.5).astype(np.float32)  # edge → centre coordinates
-    ys = (points[:, 1:2] + offsets[None, :] * normal[1] - 0.5).astype(np.float32)
-    profile = cv2.remap(lab, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    points, normal, profile = side_profiles(lab, a, b, np.linspace(0.08, 0.92, samples), np.arange(-reach, reach + 1, 1.0))
     step = np.zeros(profile.shape[:2], np.float32)
     step[:, 1:-1] = np.linalg.norm(profile[:, 2:] - profile[:, :-2], axis=2) / 2
     # Lab from float RGB: L is 0..100, a and b about ±100; weigh them alike.
     return points, normal, step
 
 
-def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, float] | None:
+def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float, least_step: float = STEP) -> tuple[np.ndarray, np.ndarray, float] | None:
     """A line (point, direction) along the side a→b through the steps that most sample points share
     (RANSAC over pairs of steps), the nearest of nearly equally supported lines; and the share of
     sample points with a step on it."""
@@ -345,7 +425,7 @@ def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float) -> tu
     samples = int(np.clip(length / 4, 12, 120))
     points, normal, step = _side_steps(lab, a, b, reach, samples)
     offsets = np.arange(-reach, reach + 1, 1.0)
-    peaks = (step >= STEP) & (step >= np.roll(step, 1, axis=1)) & (step > np.roll(step, -1, axis=1))
+    peaks = (step >= least_step) & (step >= np.roll(step, 1, axis=1)) & (step > np.roll(step, -1, axis=1))
     peaks[:, [0, -1]] = False
     rows, columns = np.nonzero(peaks)
     if len(rows) < 2:
@@ -390,29 +470,21 @@ def _fit_side(lab: np.ndarray, a: np.ndarray, b: np.ndarray, reach: float) -> tu
     return origin, direction, len(inliers) / samples
 
 
-def _intersect(p1, d1, p2, d2) -> np.ndarray | None:
-    matrix = np.array([d1, -d2]).T
-    if abs(np.linalg.det(matrix)) < 1e-6:
-        return None
-    t = np.linalg.solve(matrix, p2 - p1)
-    return p1 + t[0] * d1
-
-
-def _refine(lab: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float] | None:
+def _refine(lab: np.ndarray, quad: np.ndarray, least_step: float = STEP, reaches: tuple[float, ...] = (0.02, 0.01, 0.005)) -> tuple[np.ndarray, float] | None:
     """The quad snapped onto straight colour steps, and the weakest side's support (0..1)."""
     diagonal = float(np.hypot(*lab.shape[:2]))
     current = quad
     support = 0.0
-    for reach in (0.02 * diagonal, 0.01 * diagonal, 0.005 * diagonal):
+    for reach in (share * diagonal for share in reaches):
         lines = []
         for i in range(4):
-            fitted = _fit_side(lab, current[i], current[(i + 1) % 4], max(3.0, round(reach)))
+            fitted = _fit_side(lab, current[i], current[(i + 1) % 4], max(3.0, round(reach)), least_step)
             if fitted is None:
                 return None
             lines.append(fitted)
         corners = []
         for i in range(4):
-            corner = _intersect(lines[i - 1][0], lines[i - 1][1], lines[i][0], lines[i][1])
+            corner = intersect(lines[i - 1][0], lines[i - 1][1], lines[i][0], lines[i][1])
             if corner is None:
                 return None
             corners.append(corner)

@@ -27,6 +27,23 @@ FORMATS = {"3.5x5": 5 / 3.5, "4x6": 1.5, "5x7": 1.4, "8x10": 1.25, "square": 1.0
 SCENES = ("wood", "sheet", "table", "hand")
 
 
+# scikit-image's photographs (bundled with it) that ``bench/bench_print_detection.py`` prints in turn:
+# its picture number i is a print of BENCH_PHOTOS[i % 11]. The regression tests remake single cases.
+BENCH_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "hubble_deep_field",
+                "retina", "coins", "moon", "clock")
+
+
+def bench_photographs() -> list[np.ndarray]:
+    """The bench's photographs as RGB arrays, in :data:`BENCH_PHOTOS` order."""
+    from skimage import color, data
+
+    pictures = []
+    for name in BENCH_PHOTOS:
+        picture = getattr(data, name)()
+        pictures.append(color.gray2rgb(picture) if picture.ndim == 2 else picture[..., :3])
+    return pictures
+
+
 @dataclass(frozen=True)
 class PhonePicture:
     image: Image.Image

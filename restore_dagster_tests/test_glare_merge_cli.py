@@ -1,0 +1,90 @@
+"""`restore-photos add --merge-glare`: three phone shots of one glossy print become one photo without
+the glare; the shots are kept untouched beside the gallery, and the record names them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from restore_dagster.cli import main
+from restore_dagster.gallery import FolderGallery
+from restore_dagster.glare_shots import shots_of
+from restore_dagster_tests.conftest import file_digest
+from restore_dagster_tests.imaging.helpers import fixture_photo, noisy_rgb
+from restore_dagster_tests.imaging.test_glare import shot
+
+FIRST = [[60, 50], [360, 40], [370, 310], [50, 320]]
+
+
+def write_shots(folder):
+    """Three shots from different angles, each with glare somewhere else; and the first one's pixels
+    without its glare."""
+    picture = np.asarray(fixture_photo("astronaut_128x128.png").resize((300, 260), Image.Resampling.BICUBIC))
+    first, first_clean = shot(picture, FIRST, glare_at=(200, 150), seed=1)
+    second, _ = shot(picture, [[70, 45], [355, 60], [350, 300], [65, 315]], glare_at=(120, 250), seed=2)
+    third, _ = shot(picture, [[55, 60], [365, 50], [360, 320], [60, 305]], glare_at=(300, 100), seed=3)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, pixels in (("Oma am See.png", first), ("angle 2.png", second), ("angle 3.png", third)):
+        Image.fromarray(pixels).save(folder / name)  # lossless: the test compares pixels
+        paths.append(folder / name)
+    return paths, first, first_clean
+
+
+def test_shots_become_one_photo_without_glare_and_are_kept(layout, tmp_path, capsys):
+    paths, first, first_clean = write_shots(tmp_path / "in")
+    before = [file_digest(p) for p in paths]
+
+    assert main(["add", "--merge-glare", *map(str, paths), "--album", "Lake"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Oma am See-merged.png: 3 shots merged without glare (added)" in out and "shot 3 (angle 3.png): aligned on" in out
+    assert sorted(p.name for p in (layout.gallery / "Lake").iterdir()) == ["Oma am See-merged.png"]
+    assert [file_digest(p) for p in paths] == before  # the originals are untouched
+    kept = shots_of(layout, "Lake", "Oma am See-merged.png")
+    assert [p.name for p in kept] == ["shot-1.png", "shot-2.png", "shot-3.png"]
+    assert all(p.parent == layout.root / "glare_shots" / "Lake" / "Oma am See-merged" for p in kept)
+    assert [file_digest(p) for p in kept] == before  # kept byte for byte
+    record = json.loads((layout.state / "glare_merges.json").read_text())
+    (entry,) = record.values()
+    assert entry["upload"] == "Oma am See-merged.png" and len(entry["shots"]) == 3 and min(entry["inliers"]) >= 25
+
+    # The photo is the first shot's frame with the glare gone (only in the shots kept beside the gallery).
+    with Image.open(layout.gallery / "Lake" / "Oma am See-merged.png") as merged:
+        result = np.asarray(merged.convert("RGB"), np.float32)
+    glare = np.abs(first.astype(np.float32) - first_clean).max(axis=2) > 20
+    assert glare.sum() > 2000
+    assert np.abs(result - first_clean)[glare].mean() < 8 < np.abs(first.astype(np.float32) - first_clean)[glare].mean()
+    # The gallery sees one photo; the kept shots are not photos.
+    assert [(upload.album, upload.name) for upload in FolderGallery(layout.gallery).list_uploads()] == [("Lake", "Oma am See-merged.png")]
+
+    # The same shots again: the same upload, unchanged; nothing duplicated.
+    assert main(["add", "--merge-glare", *map(str, paths), "--album", "Lake"]) == 0
+    assert "(unchanged)" in capsys.readouterr().out
+    assert sorted(p.name for p in (layout.gallery / "Lake").iterdir()) == ["Oma am See-merged.png"]
+    assert sorted(p.name for p in (layout.root / "glare_shots" / "Lake" / "Oma am See-merged").iterdir()) == [
+        "shot-1.png", "shot-2.png", "shot-3.png"]
+
+
+def test_a_shot_of_another_picture_adds_nothing_and_names_it(layout, tmp_path, capsys):
+    paths, _, _ = write_shots(tmp_path / "in")
+    other = tmp_path / "in" / "something else.png"
+    noisy_rgb((420, 360), seed=9).save(other)
+
+    assert main(["add", "--merge-glare", str(paths[0]), str(other), "--album", "Lake"]) == 1
+
+    err = capsys.readouterr().err
+    assert "shot 2 could not be aligned with shot 1" in err and "nothing added" in err
+    assert not (layout.gallery / "Lake").exists() or list((layout.gallery / "Lake").iterdir()) == []
+    assert not (layout.root / "glare_shots").exists()
+
+
+def test_one_shot_or_a_missing_one_is_refused(layout, tmp_path, capsys):
+    paths, _, _ = write_shots(tmp_path / "in")
+    assert main(["add", "--merge-glare", str(paths[0]), "--album", "Lake"]) == 2
+    assert "at least two shots" in capsys.readouterr().err
+    assert main(["add", "--merge-glare", str(paths[0]), str(tmp_path / "missing.png"), "--album", "Lake"]) == 1
+    assert "missing.png: cannot be read" in capsys.readouterr().err
+    assert main(["add", "--merge-glare", "--split", *map(str, paths), "--album", "Lake"]) == 2
+    assert not (layout.root / "glare_shots").exists()
