@@ -30,7 +30,7 @@ from restore_dagster.imaging import load_scan
 from restore_dagster.imaging.glare import merge_without_glare
 from restore_dagster.models.weights import sha256_file
 from restore_dagster.safepaths import LINK_REASON, UnsafePath, check_album_name, is_real_dir
-from restore_dagster.sheets import _is_ours, _locked, _png, _safe_sheet_name, _write_print
+from restore_dagster.sheets import is_recorded_upload, png_with_metadata, safe_source_name, uploads_locked, write_derived_upload
 
 SHOTS_DIRNAME = "glare_shots"
 RECORD_NAME = "glare_merges.json"
@@ -57,17 +57,17 @@ def merge_into_album(layout: Layout, album: str, sources: list[Path]) -> MergeOu
     digests = [sha256_file(source) for source in sources]
     scans = [load_scan(source) for source in sources]
     merged = merge_without_glare([scan.image for scan in scans])  # before anything is written
-    data = _png(merged.image, scans[0].exif, scans[0].icc_profile)
-    with _locked(layout):
+    data = png_with_metadata(merged.image, scans[0].exif, scans[0].icc_profile)
+    with uploads_locked(layout):
         records = read_json(layout.state / RECORD_NAME, {})
         key = f"{album}/{hashlib.sha256(' '.join(digests).encode()).hexdigest()}"
         record = records.get(key) or {}
         filename = record.get("upload")
-        if not filename or not _is_ours(album_dir, filename):
+        if not filename or not is_recorded_upload(album_dir, filename):
             filename = _free_name(album_dir, sources[0].name, records, album)
         folder = layout.root / SHOTS_DIRNAME / album / filename[: -len(suffix_of(filename))]
         kept = _keep_shots(layout, folder, sources, record.get("shots") or [])
-        status = _write_print(album_dir / filename, data)
+        status = write_derived_upload(album_dir / filename, data)
         records[key] = {
             "album": album, "upload": filename, "merged_at": time.time(), "size": list(merged.image.size),
             "shots": [str(path.relative_to(layout.root)) for path in kept], "sha256": digests,
@@ -87,7 +87,7 @@ def shots_of(layout: Layout, album: str, filename: str) -> list[Path] | None:
 
 def _free_name(album_dir: Path, first_shot: str, records: dict, album: str) -> str:
     """``<first shot's stem>-merged.png``, or ``...-2-merged.png``... when another file has that name."""
-    safe = _safe_sheet_name(first_shot, Path(first_shot))
+    safe = safe_source_name(first_shot, Path(first_shot))
     stem = safe[: -len(suffix_of(safe))]
     taken = {r["upload"] for r in records.values() if r.get("album") == album}
     candidate, counter = fit_name(stem, MERGED_TAIL), 2
@@ -108,7 +108,7 @@ def _keep_shots(layout: Layout, folder: Path, sources: list[Path], recorded: lis
             raise UnsafePath(f"{path}: {LINK_REASON}; the shots are not kept there")
     kept = []
     for number, source in enumerate(sources, start=1):
-        suffix = suffix_of(_safe_sheet_name(source.name, source))
+        suffix = suffix_of(safe_source_name(source.name, source))
         target, counter = folder / f"shot-{number}{suffix}", 2
         while os.path.lexists(target):
             target = folder / f"shot-{number}-{counter}{suffix}"

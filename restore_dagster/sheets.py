@@ -82,7 +82,7 @@ def split_into_album(layout: Layout, album: str, source: Path, name: str) -> Spl
     digest = sha256_file(source)
     scan = load_scan(source)
     prints = split_sheet(scan.image)  # before anything is written: a sheet that cannot be split adds nothing
-    with _locked(layout):
+    with uploads_locked(layout):
         records = read_json(layout.state / RECORD_NAME, {})
         key = f"{album}/{digest}"
         record = records.get(key) or {}
@@ -92,18 +92,18 @@ def split_into_album(layout: Layout, album: str, source: Path, name: str) -> Spl
         taken = _names_of_other_sheets(records, album, key)
         written = []
         for found in prints:
-            data = _png(found.image, scan.exif, scan.icc_profile)
+            data = png_with_metadata(found.image, scan.exif, scan.icc_profile)
             filename = earlier.get(found.index)
-            if filename is None or filename in taken or not _is_ours(album_dir, filename):
+            if filename is None or filename in taken or not is_recorded_upload(album_dir, filename):
                 filename = _free_name(album_dir, Path(kept.name).stem, found.index, taken)
-            status = _write_print(album_dir / filename, data)
+            status = write_derived_upload(album_dir / filename, data)
             taken.add(filename)
             outcome.prints.append(PrintUpload(found.index, filename, status, found.size))
             written.append({"position": found.index, "upload": filename,
                             "corners": [[round(x, 2), round(y, 2)] for x, y in found.corners], "size": list(found.size)})
         current = {p.filename for p in outcome.prints}
         for position, filename in sorted(earlier.items()):
-            if filename not in current and _is_ours(album_dir, filename):
+            if filename not in current and is_recorded_upload(album_dir, filename):
                 _retire(layout, album, filename)
                 outcome.retired.append(filename)
         records[key] = {
@@ -126,7 +126,7 @@ def print_origin(layout: Layout, album: str, filename: str) -> tuple[Path, int] 
 
 
 @contextmanager
-def _locked(layout: Layout) -> Iterator[None]:
+def uploads_locked(layout: Layout) -> Iterator[None]:
     """One split at a time across processes (the CLI and the web may split into the same album)."""
     layout.state.mkdir(parents=True, exist_ok=True)
     with open(layout.state / "sheets.lock", "a") as lock:
@@ -137,7 +137,7 @@ def _locked(layout: Layout) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _safe_sheet_name(name: str, source: Path) -> str:
+def safe_source_name(name: str, source: Path) -> str:
     """The last component of ``name``, never hidden, ``..`` or empty, with an image suffix, ≤ 255 bytes."""
     base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "").lstrip(".").strip()
     suffix = suffix_of(base) if suffix_of(base) in IMAGE_SUFFIXES else (suffix_of(source.name) if suffix_of(source.name) in IMAGE_SUFFIXES else ".img")
@@ -157,7 +157,7 @@ def _keep_sheet(layout: Layout, album: str, source: Path, name: str, recorded: s
     for path in (sheets_root(layout), folder):  # never written through a link planted there
         if path.is_symlink():
             raise UnsafePath(f"{path}: {LINK_REASON}; the sheet is not kept there")
-    wanted = _safe_sheet_name(name, source)
+    wanted = safe_source_name(name, source)
     stem, suffix = wanted[: -len(suffix_of(wanted))], suffix_of(wanted)
     target, counter = folder / wanted, 2
     while os.path.lexists(target):
@@ -170,7 +170,7 @@ def _names_of_other_sheets(records: dict, album: str, key: str) -> set[str]:
     return {p["upload"] for k, r in records.items() if k != key and r.get("album") == album for p in r.get("prints", [])}
 
 
-def _is_ours(album_dir: Path, filename: str) -> bool:
+def is_recorded_upload(album_dir: Path, filename: str) -> bool:
     """The recorded upload is still a plain file in the album (not replaced by a link or a folder)."""
     if not filename or "/" in filename or filename.startswith("."):
         return False  # not a name this module makes: the record was edited by hand
@@ -188,7 +188,7 @@ def _free_name(album_dir: Path, stem: str, position: int, taken: set[str]) -> st
     return candidate
 
 
-def _png(image, exif: bytes, icc_profile: bytes | None) -> bytes:
+def png_with_metadata(image, exif: bytes, icc_profile: bytes | None) -> bytes:
     buffer = io.BytesIO()
     options = {"exif": exif} if exif else {}
     if icc_profile:
@@ -197,7 +197,7 @@ def _png(image, exif: bytes, icc_profile: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
-def _write_print(path: Path, data: bytes) -> str:
+def write_derived_upload(path: Path, data: bytes) -> str:
     if path.is_file() and not path.is_symlink():
         if sha256_file(path) == hashlib.sha256(data).hexdigest():
             return "unchanged"  # same pixels: left alone, so the photo is not restored again
