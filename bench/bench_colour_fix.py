@@ -34,7 +34,7 @@ from restore_dagster import colour_fixes  # noqa: E402
 from restore_dagster.imaging import colour_fix as cf  # noqa: E402
 from restore_dagster.imaging import decode_stage_file  # noqa: E402
 from restore_dagster.viewer.colour_fix_edits import region_png  # noqa: E402
-from restore_dagster_tests.imaging.test_colour_fix import scene  # noqa: E402
+from restore_dagster_tests.imaging.colour_fix_scene import scene  # noqa: E402
 
 TAP, TOLERANCE = (0.45, 0.8), cf.DEFAULT_TOLERANCE
 

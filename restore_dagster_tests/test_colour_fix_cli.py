@@ -9,7 +9,7 @@ from restore_dagster import colour_fixes
 from restore_dagster.cli import main
 from restore_dagster.lineage import colour_fix_path, stage_file, stage_image_file
 from restore_dagster_tests.conftest import write_scan
-from restore_dagster_tests.imaging.test_colour_fix import scene
+from restore_dagster_tests.imaging.colour_fix_scene import scene
 from restore_dagster_tests.test_sync import mark_done, plan
 
 

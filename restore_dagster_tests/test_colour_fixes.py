@@ -12,7 +12,7 @@ from restore_dagster.config import COLOUR_FIX_DIRNAME, STAGES
 from restore_dagster.imaging import colour_fix as cf
 from restore_dagster.lineage import colour_fix_path, fingerprints, scan_touchups, touchup_signatures
 from restore_dagster.settings import PhotoSettings
-from restore_dagster_tests.imaging.test_colour_fix import scene
+from restore_dagster_tests.imaging.colour_fix_scene import scene
 
 KEY = "family/wedding"
 

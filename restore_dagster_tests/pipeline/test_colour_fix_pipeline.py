@@ -14,7 +14,7 @@ from restore_dagster.imaging import decode_stage_file
 from restore_dagster.lineage import read_record, stage_file, stage_image_file
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
-from restore_dagster_tests.imaging.test_colour_fix import scene
+from restore_dagster_tests.imaging.colour_fix_scene import scene
 from restore_dagster_tests.pipeline.harness import drain
 from restore_dagster_tests.test_sync import plan
 

@@ -16,7 +16,7 @@ from restore_dagster.imaging import colour_fix as cf
 from restore_dagster.lineage import colour_fix_path, read_record, stage_file, stage_image_file, write_record
 from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.conftest import write_scan
-from restore_dagster_tests.imaging.test_colour_fix import scene
+from restore_dagster_tests.imaging.colour_fix_scene import scene
 from restore_dagster_tests.test_sync import mark_done, plan
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
     log_in,
