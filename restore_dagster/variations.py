@@ -35,6 +35,7 @@ from typing import Any, Iterable, Sequence
 
 from PIL import Image, ImageDraw
 
+from restore_dagster.colourisers import model_label, run_colorizer, should_colorize
 from restore_dagster.config import Layout
 from restore_dagster.files import atomic_write_bytes, atomic_write_json, read_json
 from restore_dagster.lineage import clear_failure, output_base, read_record
@@ -119,20 +120,12 @@ def candidate_file(layout: Layout, key: str, name: str) -> Path | None:
     return path if path.is_file() and not path.is_symlink() else None
 
 
-def model_label(model: str) -> str:
-    from restore_dagster.assets.colorized import model_label as label
-
-    return label(model)
-
-
 def knob_label(candidate: Candidate) -> str:
     return f"render factor {candidate.value}" if candidate.knob == "render_factor" else f"input size {candidate.value}"
 
 
 def is_colour_photo(layout: Layout, key: str, settings: PhotoSettings) -> bool:
     """True when ``colorized`` passes this photo through: a colour print whose colorize is not "on"."""
-    from restore_dagster.assets.colorized import should_colorize
-
     repaired = read_record(layout, "repaired", key)
     is_grey = bool(repaired.metadata.get("is_grey")) if repaired else False
     # "off" is the owner's word, not the photo's nature: a black-and-white photo set to off can still
@@ -177,7 +170,6 @@ def make_variations(layout: Layout, key: str, settings: PhotoSettings, gpu, prog
     Models whose weights are not here (or not usable) are left out and named with the reason; only a
     photo that cannot be read at all, or has no ``toned`` output yet, raises.
     """
-    from restore_dagster.assets.colorized import run_colorizer
     from restore_dagster.models.weights import WeightsError
 
     started = time.perf_counter()

@@ -6,6 +6,7 @@ from PIL import Image
 from restore_dagster import colour_fixes, imaging
 from restore_dagster.assets.batch import PhotoJob, RestoreConfig, StageOutput, pending_metadata, preview_markdown, run_stage
 from restore_dagster.assets.checks import not_applicable
+from restore_dagster.colourisers import model_label, run_colorizer, should_colorize
 from restore_dagster.files import atomic_write_bytes
 from restore_dagster.imaging import colour_fix
 from restore_dagster.lineage import colour_fix_path, colour_fix_signature
@@ -16,19 +17,6 @@ from restore_dagster.resources import GpuResource, StorageResource
 # Hasler & Süsstrunk colourfulness: ~0 for grey, ~15 "slightly colourful". A colourised photo below
 # this looks washed out, which usually means render_factor is too high for the scan's detail.
 COLOURFULNESS_FLOOR = 8.0
-
-
-def should_colorize(mode: str, is_grey: bool) -> bool:
-    return mode == "on" or (mode == "auto" and is_grey)
-
-
-def model_label(model: str) -> str:
-    """What the record and the owner call a ``settings.MODELS`` choice ("DeOldify artistic", ...)."""
-    from restore_dagster.models.pinned_weights import PINNED_WEIGHTS
-
-    if model.startswith("deoldify-"):
-        return f"DeOldify {model.removeprefix('deoldify-')}"
-    return PINNED_WEIGHTS[model].model
 
 
 def load_colorizer(job: PhotoJob) -> tuple[object | None, OptionalStep | None]:
@@ -49,17 +37,6 @@ def load_colorizer(job: PhotoJob) -> tuple[object | None, OptionalStep | None]:
         kind = settings.weights_kind
         weights = (DEOLDIFY_WEIGHTS.get(kind) or PINNED_WEIGHTS[kind]).name
         return None, weights_missing("colour", model_label(settings.model), weights, str(exc))
-
-
-def run_colorizer(image, colorizer, settings):
-    """The photo coloured by its model, with the model's own knob (render factor or input size)."""
-    if settings.family == "deoldify":
-        from restore_dagster.models import deoldify
-
-        return deoldify.colorize(image, colorizer, render_factor=settings.render_factor)
-    from restore_dagster.models import ddcolor
-
-    return ddcolor.colorize_ddcolor(image, colorizer, input_size=settings.input_size)
 
 
 def apply_colour_fixes(job: PhotoJob, before, image):
