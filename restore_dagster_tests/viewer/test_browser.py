@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -80,6 +82,17 @@ def log_in(page, base: str) -> None:
     page.goto(base + "/login")
     page.fill('input[name="password"]', OWNER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+
+@contextmanager
+def logged_in_owner(browser, base: str) -> Iterator[Watched]:
+    """The owner logged in on a phone-size page; its browser context is closed afterwards, whatever happened."""
+    owner = Watched(browser.new_context(**PHONE))
+    try:
+        log_in(owner.page, base)
+        yield owner
+    finally:
+        owner.context.close()
 
 
 class Watched:
@@ -335,10 +348,8 @@ def test_restore_again_swaps_the_new_restoration_into_the_open_viewer(browser, p
     album_path, photo_url = f"/albums/{album.folder}", f"/albums/{album.folder}/photos/portrait.jpg"
     _publish_current(app, layout, album_path, photo_url)
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         first = page.locator("#after-image").get_attribute("src")
@@ -358,8 +369,6 @@ def test_restore_again_swaps_the_new_restoration_into_the_open_viewer(browser, p
         _images_loaded(page, "#after-image")
         owner.shot("13-restore-again")
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
 
 
 def _register_and_fingerprints(layout):
@@ -412,10 +421,8 @@ def test_failed_and_colour_pending_photos_stay_compact_on_a_phone(browser, playw
     write_record(layout, "published", key, wanted["published"], None, {"location": location, "width": 480, "height": 360,
                  "format": "JPEG", "bytes": 1000, "optional_steps": [step.to_json()]})
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         expect(page).to_have_url(base + "/")
 
         page.goto(base + f"/albums/{broken.folder}")
@@ -467,8 +474,6 @@ def test_failed_and_colour_pending_photos_stay_compact_on_a_phone(browser, playw
             links[album.folder] = page.locator("input.share-link").input_value()
         link = links[waiting.folder]
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
 
     visitor = Watched(browser.new_context(**{**PHONE, "locale": "zh-CN"}))
     try:

@@ -19,8 +19,7 @@ from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.imaging.colour_fix_scene import scene
 from restore_dagster_tests.test_sync import mark_done, plan
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
-    log_in,
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, playwright_api, site,
+    PHONE, TIMEOUT_MS, _images_loaded, browser, logged_in_owner, playwright_api, site,
 )
 
 SIZE = (480, 360)
@@ -64,10 +63,8 @@ def test_tap_a_region_pick_a_colour_apply_and_undo_on_a_phone(browser, playwrigh
     app, base = site
     photo_url, key = _restored_and_coloured(app, layout)
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         expect(page.locator("#fix-photo")).to_be_hidden()  # folded away until asked for
@@ -160,8 +157,6 @@ def test_tap_a_region_pick_a_colour_apply_and_undo_on_a_phone(browser, playwrigh
         page.locator("#fix-list").scroll_into_view_if_needed()
         owner.shot("54-colour-fix-undone", full_page=False)
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
 
 
 def test_choose_the_album_colouriser_on_a_phone(browser, playwright_api, site, layout):
@@ -170,10 +165,8 @@ def test_choose_the_album_colouriser_on_a_phone(browser, playwright_api, site, l
     app, base = site
     photo_url, key = _restored_and_coloured(app, layout)
     album_url = photo_url.rsplit("/photos/", 1)[0]
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + album_url)
         page.locator("#album-colouriser > summary").click()
         select = page.locator("#album-model")
@@ -186,7 +179,5 @@ def test_choose_the_album_colouriser_on_a_phone(browser, playwright_api, site, l
         page.locator("#album-colouriser > summary").click()
         expect(page.locator("#album-model")).to_have_value("ddcolor")
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
     assert SettingsStore(layout.state).get(key).model == "ddcolor"
     assert [(r.start, r.keys) for r in plan(layout).requests] == [("colorized", (key,))]

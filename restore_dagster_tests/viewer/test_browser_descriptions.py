@@ -10,7 +10,7 @@ import re
 from restore_dagster.descriptions import DescriptionStore
 from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 - fixtures
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, playwright_api, site,
+    TIMEOUT_MS, _images_loaded, browser, logged_in_owner, playwright_api, site,
 )
 
 
@@ -24,10 +24,8 @@ def test_describe_on_a_phone_then_timeline_and_search(browser, playwright_api, s
         write_scan(library.root / album.folder / name, grey=True, size=(240, 180), seed=seed)
     album_path = f"/albums/{album.folder}"
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         expect(page).to_have_url(base + "/")
 
         # 1. The beach photo: a date, names and a caption with non-ASCII text, typed on the phone.
@@ -81,5 +79,3 @@ def test_describe_on_a_phone_then_timeline_and_search(browser, playwright_api, s
         expect(page.locator("#photo-hits .hit-title")).to_have_text(["1962 wedding", "beach"])
         owner.shot("25-search-everywhere")
         owner.assert_no_errors()
-    finally:
-        owner.context.close()

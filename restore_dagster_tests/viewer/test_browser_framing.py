@@ -18,7 +18,7 @@ from restore_dagster.settings import SettingsStore
 from restore_dagster_tests.pipeline.harness import drain
 from restore_dagster_tests.test_sync import mark_done, plan
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, playwright_api, site,
+    TIMEOUT_MS, _images_loaded, browser, logged_in_owner, playwright_api, site,
 )
 
 SIZE = (480, 360)
@@ -77,10 +77,8 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
     app, base = site
     photo_url, key = _restored(app, layout)
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         expect(page.locator("#frame-stage")).to_be_hidden()  # folded away until asked for
@@ -160,5 +158,3 @@ def test_drag_the_corners_turn_save_and_the_photo_is_redone_from_its_scan(browse
         page.evaluate("() => window.scrollTo(0, 0)")
         owner.shot("34-frame-restored", full_page=False)
         owner.assert_no_errors()
-    finally:
-        owner.context.close()

@@ -17,8 +17,7 @@ from restore_dagster_tests.conftest import write_scan
 from restore_dagster_tests.test_sync import mark_done, plan
 from restore_dagster_tests.viewer.conftest import OWNER_PASSWORD
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
-    log_in,
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, playwright_api, site,
+    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, logged_in_owner, playwright_api, site,
 )
 
 SCAN = (480, 360)
@@ -88,10 +87,8 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
     app, base = site
     photo_url, key = _restored_and_scanned(app, layout)
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         expect(page.locator("#mask-canvas")).to_be_hidden()  # folded away until asked for
@@ -195,8 +192,6 @@ def test_paint_undo_paint_erase_and_repair_again_with_a_finger(browser, playwrig
         page.wait_for_function("() => { const c = document.getElementById('mask-canvas');"
                                " return c.getContext('2d').getImageData(Math.floor(c.width * 0.9), Math.floor(c.height * 0.1), 1, 1).data[3] > 0; }")
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
 
     # In Chinese, a second visit shows the corrections on file (blue where erased) and says they are kept.
     zh = Watched(browser.new_context(**{**PHONE, "locale": "zh-CN"}))
@@ -249,10 +244,8 @@ def test_unsent_strokes_are_not_lost_when_a_run_ends_with_repair_pending(browser
     photo_url, key = _restored_and_scanned(app, layout)
     SettingsStore(layout.state).set(key, repair_threshold=0.3)  # queued again
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Waiting")
         page.locator("#repair-panel > summary").click()
@@ -273,8 +266,6 @@ def test_unsent_strokes_are_not_lost_when_a_run_ends_with_repair_pending(browser
         assert _canvas_alpha(page, 0.4, 0.3) > 0
         expect(page.locator("#mask-submit")).to_be_enabled()
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
 
 
 def test_paint_with_a_mouse_on_a_desktop(browser, playwright_api, site, layout):

@@ -16,7 +16,7 @@ from PIL import Image
 from restore_dagster.sheets import print_origin
 from restore_dagster_tests.sheet_maker import four_print_sheet
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, playwright_api, site,
+    TIMEOUT_MS, _images_loaded, browser, logged_in_owner, playwright_api, site,
 )
 
 TITLE = "Urlaub 1979"
@@ -51,10 +51,8 @@ def test_a_ticked_sheet_upload_becomes_one_photo_per_print_and_again_adds_nothin
     # The prints' sizes on the sheet (each rotated a few degrees, so its straightened size is about its sides').
     print_sizes = [(np.linalg.norm(t[1] - t[0]), np.linalg.norm(t[3] - t[0])) for t in truths]
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(f"{base}/albums/{album.folder}")
         expect(page.locator("#grid li.photo-card")).to_have_count(0)
         label = page.locator("label.upload-split")
@@ -117,5 +115,3 @@ def test_a_ticked_sheet_upload_becomes_one_photo_per_print_and_again_adds_nothin
         assert sorted(p.name for p in (library.root / album.folder).iterdir() if p.is_file()) == stored
         assert len(list((layout.root / "sheets" / album.folder).iterdir())) == 1
         owner.assert_no_errors()
-    finally:
-        owner.context.close()

@@ -25,7 +25,7 @@ from restore_dagster_tests.pipeline.harness import drain
 from restore_dagster_tests.pipeline.test_colour_models_pipeline import ddcolor_tiny_weights  # noqa: F401 (fixture)
 from restore_dagster_tests.pipeline.test_colour_variations import SMALL
 from restore_dagster_tests.viewer.test_browser import (  # noqa: F401 (fixtures)
-    PHONE, TIMEOUT_MS, Watched, _images_loaded, browser, log_in, playwright_api, site,
+    TIMEOUT_MS, _images_loaded, browser, logged_in_owner, playwright_api, site,
 )
 
 RUN_S = 240  # four candidates on a loaded 2-core CPU, with some room
@@ -80,10 +80,8 @@ def test_open_variations_pick_one_and_see_the_new_restoration(
     app, base = site
     photo_url, key = _restored(app, layout, instance, resources)
 
-    owner = Watched(browser.new_context(**PHONE))
-    page = owner.page
-    try:
-        log_in(page, base)
+    with logged_in_owner(browser, base) as owner:
+        page = owner.page
         page.goto(base + photo_url)
         expect(page.locator("#state-badge")).to_have_text("Restored")
         _images_loaded(page, "#after-image")
@@ -150,5 +148,3 @@ def test_open_variations_pick_one_and_see_the_new_restoration(
         owner.shot("55-variations-restored", full_page=False)
         assert variations.read_listing(layout, key)["state"] == variations.MADE
         owner.assert_no_errors()
-    finally:
-        owner.context.close()
