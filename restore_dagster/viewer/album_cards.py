@@ -73,6 +73,7 @@ class AlbumCards:
         self._dirty = False
         self._worker: threading.Thread | None = None
         self._queued: set[str] = set()  # folders the background thread is making
+        self._card_seconds = 0.0  # how long the last card took to make
         self._inputs = AlbumInputs(layout)
         self._load()
 
@@ -98,7 +99,8 @@ class AlbumCards:
             if version is not None and kept is not None and kept[0] == version:
                 result[album.folder] = kept[1]
                 continue
-            if queued or time.perf_counter() - started >= self.budget_s:
+            # A card is started only if it should end within the budget, going by the last card made.
+            if queued or time.perf_counter() - started + self._card_seconds >= self.budget_s:
                 # No cover either: naming the first photo lists and stats the album's folder, 500 files each.
                 result[album.folder] = kept[1] if kept is not None else Card(None, None)
                 later.append((album, version))
@@ -110,8 +112,10 @@ class AlbumCards:
         return result
 
     def _make_and_keep(self, album: Album, version: list | None, restoration_version) -> Card:
+        started = time.perf_counter()
         card = self._make(album, restoration_version)
         with self._lock:
+            self._card_seconds = time.perf_counter() - started
             # An unsettled album's card is kept without a version: never current, but still the last card known.
             if self._kept.get(album.folder) != (version, card):  # an unsettled album is made on every visit
                 self._kept[album.folder] = (version, card)
