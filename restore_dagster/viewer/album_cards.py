@@ -17,18 +17,28 @@ A folder changed within ``SETTLE_SECONDS`` gives no version, so a change in the 
 file system's clock is never missed; the card is then made afresh on every visit until it settles.
 What is not in the version: an original replaced in place between the sensor's ticks keeps its album's
 card (its restored count) as it was until the sensor registers the change, at most one tick later.
+
+A visit makes cards only for ``budget_s`` (half a second): making all 200 cards of 100,000 photos
+takes more than a minute, on the first visit after the server starts or after a change to the
+project defaults or weights. The other albums show their last card (even if its count is stale) or,
+with none, an unknown count; one background thread makes them for the next visit. The cards and
+their versions are kept in ``state/web/album_cards.json`` too, so a restart of the web server reuses
+every card whose version still matches.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from restore_dagster.config import PUBLISHED_DIRNAME, Layout
 from restore_dagster.descriptions import DescriptionStore
+from restore_dagster.files import atomic_write_json
 from restore_dagster.lineage import scan_touchups, weights_signatures
 from restore_dagster.registry import Registry, RegistryStore
 from restore_dagster.settings import SettingsStore
@@ -37,48 +47,147 @@ from restore_dagster.viewer.pages import owner_scope
 from restore_dagster.viewer.states import StateReader
 
 SETTLE_SECONDS = 2.0
+BUDGET_SECONDS = 0.5  # cards made while a visit waits; the rest in the background
+FILE_FORMAT = 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Card:
-    restored: int
+    restored: int | None  # None: not counted yet (being made in the background)
     cover: str | None  # the cover thumbnail's URL (a restoration's where there is one)
 
 
 class AlbumCards:
-    def __init__(self, layout: Layout, library: Library, states: StateReader):
+    def __init__(self, layout: Layout, library: Library, states: StateReader, budget_s: float = BUDGET_SECONDS):
         self.layout = layout
         self.library = library
         self.states = states
-        self._kept: dict[str, tuple[tuple, Card]] = {}
+        self.budget_s = budget_s
+        self.path = layout.state / "web" / "album_cards.json"
+        # folder -> (version as plain JSON lists, or None: made while unsettled, shown only as a last card)
+        self._kept: dict[str, tuple[list | None, Card]] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._dirty = False
+        self._worker: threading.Thread | None = None
+        self._queued: set[str] = set()  # folders the background thread is making
+        self._card_seconds = 0.0  # how long the last card took to make
         self._inputs = AlbumInputs(layout)
+        self._load()
 
     def cards(self, albums: list[Album], restoration_version) -> dict[str, Card]:
-        """``{album folder: Card}``; ``restoration_version(photo, restorations)`` versions a cover's URL."""
+        """``{album folder: Card}``; ``restoration_version(photo, restorations)`` versions a cover's URL.
+
+        A card whose ``restored`` is None is not counted yet: the background thread is making it."""
         if not albums:
             return {}
+        started = time.perf_counter()
         store = RegistryStore(self.layout.state)
         registry = store.load_shared()
         generation = _newest_generation(store)
         inputs = self._inputs.by_album(registry)
         busy = self.states.busy_keys()
         result = {}
+        later: list[tuple[Album, list | None]] = []
         for album in albums:
-            version = self._version(album.folder, registry, (generation, inputs.get(album.folder)), busy)
+            version = _plain(self._version(album.folder, registry, (generation, inputs.get(album.folder)), busy))
             with self._lock:
                 kept = self._kept.get(album.folder)
+                queued = album.folder in self._queued
             if version is not None and kept is not None and kept[0] == version:
                 result[album.folder] = kept[1]
                 continue
-            card = self._make(album, restoration_version)
-            result[album.folder] = card
-            with self._lock:
-                if version is None:
-                    self._kept.pop(album.folder, None)
-                else:
-                    self._kept[album.folder] = (version, card)
+            # A card is started only if it should end within the budget, going by the last card made.
+            if queued or time.perf_counter() - started + self._card_seconds >= self.budget_s:
+                # No cover either: naming the first photo lists and stats the album's folder, 500 files each.
+                result[album.folder] = kept[1] if kept is not None else Card(None, None)
+                later.append((album, version))
+                continue
+            result[album.folder] = self._make_and_keep(album, version, restoration_version)
+        if later:
+            self._in_background(later, restoration_version)
+        self._save()
         return result
+
+    def _make_and_keep(self, album: Album, version: list | None, restoration_version) -> Card:
+        started = time.perf_counter()
+        card = self._make(album, restoration_version)
+        with self._lock:
+            self._card_seconds = time.perf_counter() - started
+            # An unsettled album's card is kept without a version: never current, but still the last card known.
+            if self._kept.get(album.folder) != (version, card):  # an unsettled album is made on every visit
+                self._kept[album.folder] = (version, card)
+                self._dirty = True
+        return card
+
+    def _in_background(self, later: list[tuple[Album, list | None]], restoration_version) -> None:
+        """Make ``later``'s cards in one daemon thread; while one runs, another is never started."""
+        with self._lock:
+            if self._worker is not None and self._worker.is_alive():
+                return  # the next visit queues what this one could not
+            self._queued = {album.folder for album, _ in later}
+            self._worker = threading.Thread(target=self._make_all, args=(later, restoration_version),
+                                            name="album-cards", daemon=True)
+            self._worker.start()
+
+    def _make_all(self, later: list[tuple[Album, list | None]], restoration_version) -> None:
+        try:
+            for album, version in later:
+                try:
+                    self._make_and_keep(album, version, restoration_version)
+                except Exception:  # one album's broken card never stops the others, nor the server
+                    log.exception("album card for %r could not be made", album.folder)
+                finally:
+                    with self._lock:
+                        self._queued.discard(album.folder)
+            self._save()
+        except Exception:
+            log.exception("album cards could not be made in the background")
+        finally:
+            with self._lock:
+                self._queued.clear()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the background thread, if one runs (for tests and benchmarks)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    def _load(self) -> None:
+        """The cards kept by the last web server; an unreadable file is ignored and written again."""
+        try:
+            data = json.loads(Path(self.path).read_text("utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FILE_FORMAT or not isinstance(data.get("albums"), dict):
+                raise ValueError("not an album cards file of format 1")
+            kept = {}
+            for folder, entry in data["albums"].items():
+                restored, cover, version = entry["restored"], entry["cover"], entry["version"]
+                if not (isinstance(restored, int) and restored >= 0 and (cover is None or isinstance(cover, str))
+                        and (version is None or isinstance(version, list))):
+                    raise ValueError(f"bad card for album {folder!r}")
+                kept[folder] = (version, Card(restored, cover))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            log.warning("ignoring the album cards file %s (it will be written again): %s", self.path, exc)
+            self._dirty = True
+            return
+        self._kept = kept
+
+    def _save(self) -> None:
+        with self._write_lock:
+            with self._lock:
+                if not self._dirty:
+                    return
+                albums = {folder: {"version": version, "restored": card.restored, "cover": card.cover}
+                          for folder, (version, card) in self._kept.items() if card.restored is not None}
+                self._dirty = False
+            try:
+                atomic_write_json(self.path, {"format": FILE_FORMAT, "albums": albums})
+            except OSError as exc:  # a cache: the cards in memory serve all the same
+                log.warning("could not write the album cards file %s: %s", self.path, exc)
 
     def _version(self, folder: str, registry: Registry, shared: tuple, busy: set[str]) -> tuple | None:
         slug = registry.albums.get(folder)
@@ -156,6 +265,15 @@ class AlbumInputs:
             settled = all(f is None or f[2] < settled_before for f in files)
             self._kept = (key, digests) if settled else None
         return digests
+
+
+def _plain(version):
+    """A version as JSON gives it back (tuples as lists, a set sorted), so a version read from the file compares equal."""
+    if isinstance(version, (frozenset, set)):
+        return sorted(_plain(v) for v in version)
+    if isinstance(version, (tuple, list)):
+        return [_plain(v) for v in version]
+    return version
 
 
 def _file_identity(path) -> tuple[int, int, int] | None:

@@ -51,6 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no_match": {"en": "No album matches “{q}”.", "zh": "没有与“{q}”匹配的相册。"},
     "photo_count": {"en": "{n} photos", "zh": "{n} 张照片"},
     "restored_count": {"en": "{n} restored", "zh": "已修复 {n} 张"},
+    "counting_restored": {"en": "counting…", "zh": "正在统计…"},
     "rename": {"en": "Rename", "zh": "重命名"},
     "save": {"en": "Save", "zh": "保存"},
     "delete": {"en": "Delete", "zh": "删除"},

@@ -59,7 +59,9 @@ def albums_page(request: Request, q: str = ""):
     made = svc.album_cards.cards(albums, lambda photo: restoration_version(svc, photo))
     cards = [{"album": album, "url": owner_scope(album).base, "cover": made[album.folder].cover,
               "restored": made[album.folder].restored} for album in albums]
-    return render(request, "albums.html", cards=cards, q=q[:200], hits=_photo_hits(svc, q[:200]))
+    # Cards still being made in the background (album_cards.py): the page looks again shortly.
+    pending = any(card["restored"] is None for card in cards)
+    return render(request, "albums.html", cards=cards, pending=pending, q=q[:200], hits=_photo_hits(svc, q[:200]))
 
 
 def _photo_hits(svc, q: str) -> list[dict]:
