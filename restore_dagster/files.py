@@ -71,3 +71,13 @@ def atomic_copy(source: Path, target: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def file_identity(path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of the file at ``path``, or None when there is none: what a cache keyed
+    by a file compares to tell a replaced or rewritten file from the one it read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

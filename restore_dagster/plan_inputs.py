@@ -33,6 +33,7 @@ from pathlib import Path
 
 from restore_dagster.config import Layout
 from restore_dagster.descriptions import DescriptionSnapshot, DescriptionStore
+from restore_dagster.files import file_identity
 from restore_dagster.gallery import AlbumListings
 from restore_dagster.keys import split_key
 from restore_dagster.lineage import file_signature, fingerprints, scan_touchups, weights_signatures
@@ -49,7 +50,7 @@ class PlanInputs:
         self.settings = settings
         self.descriptions_path = DescriptionStore(layout.state).path
         # Identities first: what is read after this can only be newer than the token says, never older.
-        big_files = [_identity(settings.path), _identity(self.descriptions_path)]
+        big_files = [file_identity(settings.path), file_identity(self.descriptions_path)]
         self.touchups = scan_touchups(layout)
         self.weights = weights_signatures(layout)
         small = {
@@ -190,14 +191,6 @@ def memo_for(layout: Layout) -> PlanMemo:
         if where not in _MEMOS:
             _MEMOS[where] = PlanMemo(layout)
         return _MEMOS[where]
-
-
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _folder_identity(path: str) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restore_dagster.files import atomic_write_json, read_json
+from restore_dagster.files import atomic_write_json, file_identity, read_json
 from restore_dagster.gallery import Upload
 from restore_dagster.keys import make_key, photo_slug, slugify, unique_slug
 
@@ -135,14 +135,6 @@ class _Remembered:
 _REMEMBERED = _Remembered()
 
 
-def _identity(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 class RegistryStore:
     def __init__(self, state_dir: Path):
         self.folder = Path(state_dir) / "registry"
@@ -167,7 +159,7 @@ class RegistryStore:
         if generation is None or generation == 0:
             return Registry()
         path = self.folder / f"{generation}.json"
-        identity = _identity(path)
+        identity = file_identity(path)
         remembered = _REMEMBERED.get(self.folder, identity) if identity else None
         if remembered is not None:
             return remembered

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from restore_dagster.config import PUBLISHED_DIRNAME, Layout
 from restore_dagster.descriptions import DescriptionStore
-from restore_dagster.files import atomic_write_json
+from restore_dagster.files import atomic_write_json, file_identity
 from restore_dagster.lineage import scan_touchups, weights_signatures
 from restore_dagster.registry import Registry, RegistryStore
 from restore_dagster.settings import SettingsStore
@@ -230,7 +230,7 @@ class AlbumInputs:
     def by_album(self, registry: Registry) -> dict[str, str]:
         settings = SettingsStore(self.layout.state)
         descriptions = DescriptionStore(self.layout.state)
-        files = (_file_identity(settings.path), _file_identity(descriptions.path))
+        files = (file_identity(settings.path), file_identity(descriptions.path))
         shared = json.dumps([settings.defaults.as_dict(), weights_signatures(self.layout)], sort_keys=True, default=str)
         touchups = scan_touchups(self.layout)
         slugs = dict(registry.albums)
@@ -274,14 +274,6 @@ def _plain(version):
     if isinstance(version, (tuple, list)):
         return [_plain(v) for v in version]
     return version
-
-
-def _file_identity(path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _newest_generation(store: RegistryStore) -> tuple | None:
