@@ -88,3 +88,34 @@ def test_one_shot_or_a_missing_one_is_refused(layout, tmp_path, capsys):
     assert "missing.png: cannot be read" in capsys.readouterr().err
     assert main(["add", "--merge-glare", "--split", *map(str, paths), "--album", "Lake"]) == 2
     assert not (layout.root / "glare_shots").exists()
+
+
+
+def test_an_album_given_as_a_path_is_refused_with_the_reason(layout, tmp_path, capsys):
+    paths, _, _ = write_shots(tmp_path / "in")
+
+    assert main(["add", "--merge-glare", *map(str, paths), "--album", "../../escape"]) == 2
+
+    assert "album name '../../escape' refused" in capsys.readouterr().err
+    assert not layout.gallery.exists() or not any(layout.gallery.iterdir())
+    assert not (layout.root / "glare_shots").exists()
+
+
+def test_a_hidden_long_non_ascii_shot_name_gives_a_safe_photo_name(layout, tmp_path, capsys):
+    """The first shot names the merged photo: hidden, non-ASCII and 255 bytes long, it still gives a
+    visible name of at most 255 bytes inside the album, and the shot is kept untouched."""
+    paths, _, _ = write_shots(tmp_path / "in")
+    long_name = ".." + "Ömas Foto " * 40
+    long_name = long_name.encode()[:251].decode("utf-8", "ignore") + ".png"
+    hostile = paths[0].rename(paths[0].with_name(long_name))
+    digest = file_digest(hostile)
+
+    assert main(["add", "--merge-glare", str(hostile), *map(str, paths[1:]), "--album", "Lake"]) == 0
+
+    capsys.readouterr()
+    (merged,) = list((layout.gallery / "Lake").iterdir())
+    assert len(merged.name.encode()) <= 255 and not merged.name.startswith(".")
+    assert merged.name.startswith("Ömas Foto") and merged.name.endswith("-merged.png")
+    kept = shots_of(layout, "Lake", merged.name)
+    assert len(kept) == 3 and all(layout.root.resolve() in p.resolve().parents for p in kept)
+    assert file_digest(hostile) == digest and file_digest(kept[0]) == digest
