@@ -29,7 +29,7 @@ from restore_dagster.gallery import suffix_of
 from restore_dagster.imaging import load_scan
 from restore_dagster.imaging.glare import merge_without_glare
 from restore_dagster.models.weights import sha256_file
-from restore_dagster.safepaths import LINK_REASON, UnsafePath, check_album_name, is_real_dir
+from restore_dagster.safepaths import LINK_REASON, UnsafePath, check_album_name, is_real_dir, make_real_dirs
 from restore_dagster.sheets import is_recorded_upload, png_with_metadata, safe_source_name, uploads_locked, write_derived_upload
 
 SHOTS_DIRNAME = "glare_shots"
@@ -102,10 +102,7 @@ def _keep_shots(layout: Layout, folder: Path, sources: list[Path], recorded: lis
     existing = [layout.root / path for path in recorded]
     if len(existing) == len(sources) and all(path.is_file() and not path.is_symlink() for path in existing):
         return existing
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in (layout.root / SHOTS_DIRNAME, folder.parent, folder):  # never written through a planted link
-        if path.is_symlink():
-            raise UnsafePath(f"{path}: {LINK_REASON}; the shots are not kept there")
+    make_real_dirs(layout.root, folder.relative_to(layout.root).parts, "the shots are not kept there")
     kept = []
     for number, source in enumerate(sources, start=1):
         suffix = suffix_of(safe_source_name(source.name, source))

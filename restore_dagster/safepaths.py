@@ -96,6 +96,22 @@ def is_real_dir(root: Path, relative: str | Sequence[str]) -> bool:
         return False
 
 
+def make_real_dirs(root: Path, relative: str | Sequence[str], refusal: str) -> Path:
+    """``root/relative`` made one folder at a time, never through a link: a link planted at any level
+    raises UnsafePath ("<path>: a symbolic link ...; <refusal>") before anything is made below it,
+    where ``mkdir(parents=True)`` would have made folders wherever the link points."""
+    path = Path(root)
+    for part in _parts(relative):
+        path = path / part
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        if not stat.S_ISDIR(os.lstat(path).st_mode):  # a link (or a file) found, or swapped in after the mkdir
+            raise UnsafePath(f"{path}: {LINK_REASON if os.path.islink(path) else 'not a folder'}; {refusal}")
+    return path
+
+
 def open_inside(root: Path, relative: str | Sequence[str]) -> BinaryIO:
     """A binary reader of the regular file ``root/relative``, opened without following any link.
 

@@ -34,7 +34,7 @@ from restore_dagster.gallery import FolderGallery, suffix_of
 from restore_dagster.imaging import IMAGE_SUFFIXES, load_scan
 from restore_dagster.imaging.sheet_split import split_sheet
 from restore_dagster.models.weights import sha256_file
-from restore_dagster.safepaths import LINK_REASON, UnsafePath, check_album_name, is_real_dir
+from restore_dagster.safepaths import LINK_REASON, UnsafePath, check_album_name, is_real_dir, make_real_dirs
 
 SHEETS_DIRNAME = "sheets"
 RETIRED_DIRNAME = "retired"
@@ -152,11 +152,7 @@ def _keep_sheet(layout: Layout, album: str, source: Path, name: str, recorded: s
         path = layout.root / recorded
         if path.is_file() and not path.is_symlink():
             return path
-    folder = sheets_root(layout) / album
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in (sheets_root(layout), folder):  # never written through a link planted there
-        if path.is_symlink():
-            raise UnsafePath(f"{path}: {LINK_REASON}; the sheet is not kept there")
+    folder = make_real_dirs(layout.root, [SHEETS_DIRNAME, album], "the sheet is not kept there")
     wanted = safe_source_name(name, source)
     stem, suffix = wanted[: -len(suffix_of(wanted))], suffix_of(wanted)
     target, counter = folder / wanted, 2
@@ -209,8 +205,8 @@ def write_derived_upload(path: Path, data: bytes) -> str:
 
 def _retire(layout: Layout, album: str, filename: str) -> None:
     """Move an upload of an earlier split, and its restoration, out of the album (never deleted)."""
-    folder = sheets_root(layout) / album / RETIRED_DIRNAME
-    (folder / PUBLISHED_DIRNAME).mkdir(parents=True, exist_ok=True)
+    folder = make_real_dirs(layout.root, [SHEETS_DIRNAME, album, RETIRED_DIRNAME, PUBLISHED_DIRNAME],
+                            "nothing is retired there").parent
     restoration = FolderGallery(layout.gallery).published_location(f"{album}/{filename}")
     os.replace(layout.gallery / album / filename, _free_path(folder, filename))
     if restoration:

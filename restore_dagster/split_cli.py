@@ -20,14 +20,14 @@ def cmd_add_split(args, layout: Layout) -> int:
     from restore_dagster.sheets import sheets_root, split_into_album
 
     try:
-        album = album_folder_to_add_to(layout.gallery, args.album)
+        album_folder_to_add_to(layout.gallery, args.album)
     except ValueError as exc:
         print(f"error: {exc}; nothing added", file=sys.stderr)
         return 2
     failed = 0
     for name in args.directory:
         source = Path(name)
-        problem = _sheet_problem(source, args.follow_links)
+        problem = source_file_problem(source, args.follow_links, "--split")
         if problem:
             print(f"skip {source}: not split: {problem}", file=sys.stderr)
             failed += 1
@@ -46,8 +46,9 @@ def cmd_add_split(args, layout: Layout) -> int:
     return 1 if failed else 0
 
 
-def _sheet_problem(source: Path, follow_links: bool) -> str | None:
-    """Why ``source`` cannot be split as a sheet (None when it can be tried): the rules of ``add``."""
+def source_file_problem(source: Path, follow_links: bool, option: str) -> str | None:
+    """Why ``source`` cannot be read as a sheet or shot (None when it can be tried): the rules of
+    ``add``. ``option`` is the command's own flag (``--split``, ``--merge-glare``), for the advice."""
     from restore_dagster.gallery import IMAGE_SUFFIXES, SUPPORTED, suffix_of
     from restore_dagster.safepaths import LINK_REASON
 
@@ -57,7 +58,7 @@ def _sheet_problem(source: Path, follow_links: bool) -> str | None:
         return f"cannot be read ({exc.strerror})"
     if stat.S_ISLNK(info.st_mode):
         if not follow_links:
-            return LINK_REASON + "; `add --split --follow-links` reads what a link points to"
+            return LINK_REASON + f"; `add {option} --follow-links` reads what a link points to"
         try:
             info = os.stat(source)
         except OSError:

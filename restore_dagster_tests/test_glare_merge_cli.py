@@ -119,3 +119,43 @@ def test_a_hidden_long_non_ascii_shot_name_gives_a_safe_photo_name(layout, tmp_p
     kept = shots_of(layout, "Lake", merged.name)
     assert len(kept) == 3 and all(layout.root.resolve() in p.resolve().parents for p in kept)
     assert file_digest(hostile) == digest and file_digest(kept[0]) == digest
+
+
+def test_a_linked_shot_is_refused_unless_links_are_followed_and_then_copied(layout, tmp_path, capsys):
+    """A shot given as a symbolic link is refused with the reason and the flag that accepts it; with
+    --follow-links the file it points to is kept as a real copy, and the link and its target are left as they were."""
+    paths, _, _ = write_shots(tmp_path / "in")
+    link = tmp_path / "in" / "link to angle 2.png"
+    link.symlink_to(paths[1])
+    digest = file_digest(paths[1])
+
+    assert main(["add", "--merge-glare", str(paths[0]), str(link), str(paths[2]), "--album", "Lake"]) == 1
+
+    err = capsys.readouterr().err
+    assert f"{link}: " in err and "symbolic link" in err and "`add --merge-glare --follow-links`" in err
+    assert "nothing added" in err
+    assert not (layout.root / "glare_shots").exists() and not (layout.gallery / "Lake").exists()
+
+    assert main(["add", "--merge-glare", "--follow-links", str(paths[0]), str(link), str(paths[2]),
+                 "--album", "Lake"]) == 0
+
+    capsys.readouterr()
+    kept = shots_of(layout, "Lake", "Oma am See-merged.png")
+    assert not kept[1].is_symlink() and kept[1].is_file() and file_digest(kept[1]) == digest
+    assert link.is_symlink() and link.resolve() == paths[1].resolve() and file_digest(paths[1]) == digest
+
+
+def test_shots_are_never_kept_through_a_planted_link(layout, tmp_path, capsys):
+    """``glare_shots`` replaced by a link to somewhere else: the merge is refused and nothing is written there."""
+    paths, _, _ = write_shots(tmp_path / "in")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    layout.root.mkdir(parents=True, exist_ok=True)
+    (layout.root / "glare_shots").symlink_to(elsewhere, target_is_directory=True)
+
+    assert main(["add", "--merge-glare", *map(str, paths), "--album", "Lake"]) == 1
+
+    err = capsys.readouterr().err
+    assert "glare_shots" in err and "symbolic link" in err and "nothing added" in err
+    assert not any(elsewhere.rglob("*"))
+    assert not (layout.gallery / "Lake").exists() or not any((layout.gallery / "Lake").iterdir())

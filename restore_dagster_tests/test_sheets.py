@@ -126,6 +126,24 @@ def test_bad_albums_and_linked_sheets_are_refused(layout, tmp_path, capsys):
     assert main(["add", str(tmp_path), str(tmp_path), "--album", "a"]) == 2  # several folders: not without --split
 
 
+@pytest.mark.parametrize("planted", [["sheets"], ["sheets", "a"]])
+def test_sheets_are_never_kept_through_a_planted_link(layout, tmp_path, capsys, planted):
+    """``sheets`` or ``sheets/<album>`` replaced by a link to somewhere else: the split is refused with
+    the reason, and nothing (not even a folder) is made where the link points."""
+    sheet, _ = write_sheet(tmp_path / "sheet.png")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = layout.root.joinpath(*planted)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+
+    assert main(["add", "--split", str(sheet), "--album", "a"]) == 1
+
+    err = capsys.readouterr().err
+    assert f"{link}: a symbolic link" in err and "the sheet is not kept there" in err
+    assert not any(elsewhere.rglob("*")) and album_files(layout, "a") == []
+
+
 def test_a_re_split_that_finds_fewer_prints_retires_the_extra_uploads_without_deleting(layout, tmp_path, monkeypatch, capsys):
     import restore_dagster.sheets as sheets
 
