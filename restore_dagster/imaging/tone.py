@@ -12,15 +12,17 @@ and applied as smooth curves, so grain and detail are untouched and nothing is c
   blacks differently in each channel, and a cast tints the whole print. The correction is per channel:
   levels from each channel's own robust black and white points (a robust black and white balance:
   the darkest and brightest parts of a print are nearly neutral), the whites balanced to the
-  brightest channel rather than pushed to white; then, since a dye loses density through the whole
+  brightest channel rather than pushed to white, and a share of them done in linear light (the blacks
+  are lifted partly by a stain, light added to every level, which sRGB levels would leave darkening
+  the mid-tones; VEIL_SHARE); then, since a dye loses density through the whole
   scale and not only at the ends, a power per channel on the mid-tones, estimated blindly from the
   print's grey pixels (midtones.py). Stretching each channel's range and darkening the faded dyes'
   mid-tones gives them their saturation back, and the curves reach 0 and 255 only at the picture's
   own extremes, so skin and other strong colours are not clipped.
   Tried and measured worse on the benchmark (bench/bench_tone.py, mean ΔE00 after / before over
   five photographs, three casts, three strengths): a further saturation boost in proportion to the
-  stretch (0.69 with 0.1 per unit of stretch, 0.72 with 0.2, against 0.68 without), levels in linear
-  light (0.89) or in optical density (0.94), and a grey-world balance of the channels' mid-tones
+  stretch (0.69 with 0.1 per unit of stretch, 0.72 with 0.2, against 0.68 without), levels wholly in
+  linear light (0.89, without mid-tone powers) or in optical density (0.94), and a grey-world balance of the channels' mid-tones
   (0.73 at half strength: it greys a green lawn).
 
 ``auto`` corrects only a print measured faded (see ``ToneMeasure.faded``); anything else is left
