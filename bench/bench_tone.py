@@ -14,7 +14,8 @@ Held out, so that the correction is not tuned to the photographs or to the model
 fading: ``--photos held-out`` (scikit-image's immunohistochemistry slide, retina and Hubble deep
 field: not the five photographs the method was developed on), ``--image PATH`` (any colour
 photograph, repeatable) and ``--losses C,M,Y`` (the share of density each dye loses at strength 1,
-instead of dark storage's 0.55, 0.15, 0.45).
+instead of dark storage's 0.55, 0.15, 0.45). ``--veil-share 0`` runs the step as it was before the
+linear-light share of the levels (imaging/tone.py VEIL_SHARE), for a side-by-side comparison.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from restore_dagster.imaging.dye_fade import fade_colour_print
+from restore_dagster.imaging import tone
 from restore_dagster.imaging.tone import restore_tone
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle")
@@ -61,7 +63,11 @@ def main() -> None:
                         help="comma-separated scikit-image names, or 'held-out' for " + ",".join(HELD_OUT))
     parser.add_argument("--image", action="append", default=[], help="a colour photograph's path (repeatable)")
     parser.add_argument("--losses", default=None, help="C,M,Y density lost at strength 1 (default: dark storage's)")
+    parser.add_argument("--veil-share", type=float, default=None,
+                        help="imaging.tone.VEIL_SHARE for this run (0: the step before the veil, for comparison)")
     args = parser.parse_args()
+    if args.veil_share is not None:
+        tone.VEIL_SHARE = args.veil_share
     strengths = [float(s) for s in args.strengths.split(",")]
     names = list(HELD_OUT if args.photos == "held-out" else args.photos.split(",") if args.photos else []) + args.image
     losses = tuple(float(v) for v in args.losses.split(",")) if args.losses else None

@@ -12,15 +12,17 @@ and applied as smooth curves, so grain and detail are untouched and nothing is c
   blacks differently in each channel, and a cast tints the whole print. The correction is per channel:
   levels from each channel's own robust black and white points (a robust black and white balance:
   the darkest and brightest parts of a print are nearly neutral), the whites balanced to the
-  brightest channel rather than pushed to white; then, since a dye loses density through the whole
+  brightest channel rather than pushed to white, and a share of them done in linear light (the blacks
+  are lifted partly by a stain, light added to every level, which sRGB levels would leave darkening
+  the mid-tones; VEIL_SHARE); then, since a dye loses density through the whole
   scale and not only at the ends, a power per channel on the mid-tones, estimated blindly from the
   print's grey pixels (midtones.py). Stretching each channel's range and darkening the faded dyes'
   mid-tones gives them their saturation back, and the curves reach 0 and 255 only at the picture's
   own extremes, so skin and other strong colours are not clipped.
   Tried and measured worse on the benchmark (bench/bench_tone.py, mean ΔE00 after / before over
   five photographs, three casts, three strengths): a further saturation boost in proportion to the
-  stretch (0.69 with 0.1 per unit of stretch, 0.72 with 0.2, against 0.68 without), levels in linear
-  light (0.89) or in optical density (0.94), and a grey-world balance of the channels' mid-tones
+  stretch (0.69 with 0.1 per unit of stretch, 0.72 with 0.2, against 0.68 without), levels wholly in
+  linear light (0.89, without mid-tone powers) or in optical density (0.94), and a grey-world balance of the channels' mid-tones
   (0.73 at half strength: it greys a green lawn).
 
 ``auto`` corrects only a print measured faded (see ``ToneMeasure.faded``); anything else is left
@@ -34,8 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from .dye_fade import linear_to_srgb, srgb_to_linear
 from .greyness import chroma_planes
-from .midtones import estimate_midtone_powers, power_curve
+from .midtones import MIN_GREY_SHARE, estimate_midtone_powers, power_curve
 from .sampling import rgb_array
 
 # Working copy for the percentiles: stable to a fraction of a level, ~10 ms.
@@ -60,6 +63,12 @@ MAX_STRETCH = 4.0
 MIDTONE_POWER_PER_STRETCH = 1.0
 # The share of the main contrast kept between the robust ends and the picture's real extremes.
 KEEP_AT_ENDS = 0.5
+# A colour print's lifted blacks have two causes: the dyes' lost density (a curve in the levels, which
+# levels in sRGB levels and the mid-tone powers undo) and a stain or veil, light *added* to every
+# level (paper base and binder yellowing), which only a subtraction in linear light undoes: the same
+# ends levelled in sRGB levels leave the mid-tones of a veiled print too dark. The levels curve inside
+# the robust ends is this share of the linear-light one, the rest sRGB levels (see _veil_levels).
+VEIL_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,33 @@ def levels_curve(black: float, white_point: float, white: float = TARGET_WHITE,
     return np.clip(curve, 0.0, 255.0)
 
 
+def _veil_levels(curve: np.ndarray, black: float, white_point: float, share: float | None = None) -> np.ndarray:
+    """``curve`` (a :func:`levels_curve`) with its main range, ``black`` to ``white_point``, taken ``share``
+    of the way to the same levels done in linear light: the ends stay where ``curve`` puts them (so the
+    extremes' handling and the gain limit are kept and the curve stays continuous), the mid-tones are
+    lifted as removing an additive veil of light lifts them. ``share`` defaults to VEIL_SHARE (0: ``curve``)."""
+    share = VEIL_SHARE if share is None else share
+    levels = np.arange(256, dtype=np.float64)
+    black, white_point = float(black), max(float(white_point), float(black) + 1.0)
+    inside = (levels > black) & (levels < white_point)
+    ends = np.interp([black, white_point], levels, curve)
+    lin_in = srgb_to_linear(levels / 255.0)
+    lin_black, lin_white = srgb_to_linear(np.array([black, white_point]) / 255.0)
+    lin_out = srgb_to_linear(ends / 255.0)
+    linear = lin_out[0] + (lin_in - lin_black) / max(lin_white - lin_black, 1e-9) * (lin_out[1] - lin_out[0])
+    veiled = linear_to_srgb(linear) * 255.0
+    return np.where(inside, (1.0 - share) * curve + share * veiled, curve)
+
+
+def _equivalent_power(base: np.ndarray, curve: np.ndarray, black: float, white: float) -> float:
+    """The power on the range ``black``–``white`` that takes ``base``'s mid-tones nearest to ``curve``'s
+    (median over the levels whose ``base`` lies in the middle three fifths of the range)."""
+    span = max(white - black, 1e-6)
+    b, c = (np.clip((np.asarray(x, np.float64) - black) / span, 1e-6, 1.0) for x in (base, curve))
+    middle = (b > 0.2) & (b < 0.8)
+    return float(np.median(np.log(c[middle]) / np.log(b[middle]))) if middle.any() else 1.0
+
+
 def _within_gamut(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``base + k·delta`` with the largest k ≤ 1 per pixel that keeps every channel in 0–255."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -187,17 +223,28 @@ def _restore_colour(image: Image.Image, measured: ToneMeasure) -> tuple[Image.Im
     # against 0.71× with every channel's white pushed to TARGET_WHITE).
     white_target = max(TARGET_BLACK + 1.0, min(max(measured.white), TARGET_WHITE))
     extremes = image.convert("RGB").getextrema()
-    curves = [levels_curve(measured.black[c], measured.white[c], white_target, *extremes[c]) for c in range(3)]
+    levels = [levels_curve(measured.black[c], measured.white[c], white_target, *extremes[c]) for c in range(3)]
+    veiled = [_veil_levels(levels[c], measured.black[c], measured.white[c]) for c in range(3)]
     # The levels fix the ends; the dyes' density lost in the mid-tones is estimated on the levelled
     # working copy and composed into the same curves (one lookup, no rounding in between).
     small = rgb_array(image, _ANALYSIS_SIDE)
-    levelled = np.stack([curves[c][small[..., c]] for c in range(3)], axis=-1)
+    levelled = np.stack([veiled[c][small[..., c]] for c in range(3)], axis=-1)
     stretch = [(white_target - TARGET_BLACK) / max(measured.white[c] - measured.black[c], 1.0) for c in range(3)]
-    midtones = estimate_midtone_powers(levelled, TARGET_BLACK, white_target,
-                                       tuple(max(1.0, s) ** MIDTONE_POWER_PER_STRETCH for s in stretch))
-    curves = [power_curve(curves[c], midtones.powers[c], TARGET_BLACK, white_target) for c in range(3)]
+    # The bound on each channel's power (its stretch) is on the darkening from the plain levels: the
+    # veil's share lightened the mid-tones first, so the power may make that back on top of it.
+    bound = tuple(max(1.0, s) ** MIDTONE_POWER_PER_STRETCH
+                  / _equivalent_power(levels[c], veiled[c], TARGET_BLACK, white_target) for c, s in enumerate(stretch))
+    midtones = estimate_midtone_powers(levelled, TARGET_BLACK, white_target, bound)
+    # The veil's share lightens the mid-tones, which the powers then darken by the dyes' density
+    # loss. A picture without grey surfaces gets no powers, and then the plain levels' darker
+    # mid-tones are the better guess at that loss (measured on bench/bench_tone.py: the coffee cup
+    # with magenta fading first 0.48× against 0.51× with the veil; see BENCHMARKS.md).
+    evidence = midtones.grey_share >= MIN_GREY_SHARE
+    curves = [power_curve((veiled if evidence else levels)[c], midtones.powers[c], TARGET_BLACK, white_target)
+              for c in range(3)]
     lut = [int(v) for curve in curves for v in np.rint(curve)]
-    return image.convert("RGB").point(lut), {"white_target": round(white_target, 1), **midtones.to_json()}
+    return image.convert("RGB").point(lut), {"white_target": round(white_target, 1),
+                                             "veil_share": VEIL_SHARE if evidence else 0.0, **midtones.to_json()}
 
 
 def restore_tone(image: Image.Image, grey: bool, mode: str = "auto") -> tuple[Image.Image, ToneResult]:
