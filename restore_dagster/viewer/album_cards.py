@@ -77,12 +77,15 @@ class AlbumCards:
         self._inputs = AlbumInputs(layout)
         self._load()
 
-    def cards(self, albums: list[Album], restoration_version) -> dict[str, Card]:
+    def cards(self, albums: list[Album], restoration_version, budget_s: float | None = None) -> dict[str, Card]:
         """``{album folder: Card}``; ``restoration_version(photo, restorations)`` versions a cover's URL.
 
-        A card whose ``restored`` is None is not counted yet: the background thread is making it."""
+        A card whose ``restored`` is None is not counted yet: the background thread is making it.
+        ``budget_s``: instead of the home page's budget (0: every card missing is made in the background,
+        as an album page does, whose one album can hold 100,000 photos)."""
         if not albums:
             return {}
+        budget = self.budget_s if budget_s is None else budget_s
         started = time.perf_counter()
         store = RegistryStore(self.layout.state)
         registry = store.load_shared()
@@ -100,7 +103,7 @@ class AlbumCards:
                 result[album.folder] = kept[1]
                 continue
             # A card is started only if it should end within the budget, going by the last card made.
-            if queued or time.perf_counter() - started + self._card_seconds >= self.budget_s:
+            if queued or time.perf_counter() - started + self._card_seconds >= budget:
                 # No cover either: naming the first photo lists and stats the album's folder, 500 files each.
                 result[album.folder] = kept[1] if kept is not None else Card(None, None)
                 later.append((album, version))

@@ -20,8 +20,14 @@ MAX_SUGGESTIONS = 12
 
 def safe_effective(snapshot: DescriptionSnapshot, photo: Photo) -> Description:
     """The photo's description with its album's defaults; a broken hand-edited entry shows as none."""
+    return safe_effective_name(snapshot, photo.album, photo.filename)
+
+
+def safe_effective_name(snapshot: DescriptionSnapshot, folder: str, filename: str) -> Description:
+    """``safe_effective`` by album folder and file name: no Photo (so no stat) is needed, as for an
+    album's search or timeline order over every one of its photos."""
     try:
-        return snapshot.effective(photo.source, photo.album)
+        return snapshot.effective(f"{folder}/{filename}", folder)  # Photo.source
     except DescriptionError:
         return Description()
 
@@ -74,12 +80,7 @@ def timeline(items: list[dict], descriptions: dict[str, Description], t) -> list
     A photo known only to its decade is grouped under the decade, which sorts before the decade's
     first year; undated photos come last, in their album order.
     """
-    dated, undated = [], []
-    for item in items:
-        description = descriptions.get(item["filename"])
-        when = description.photo_date if description is not None and description.date else None
-        (dated if when else undated).append((when, item))
-    dated.sort(key=lambda pair: pair[0].sort_key)
+    dated, undated = _by_date(items, descriptions, lambda item: item["filename"])
     groups: list[TimelineGroup] = []
     for when, item in dated:
         label = t("date_decade", decade=when.year) if when.precision == "decade" else t("date_year", year=when.year)
@@ -87,8 +88,28 @@ def timeline(items: list[dict], descriptions: dict[str, Description], t) -> list
             groups.append(TimelineGroup(label, []))
         groups[-1].items.append(item)
     if undated:
-        groups.append(TimelineGroup(t("undated"), [item for _, item in undated]))
+        groups.append(TimelineGroup(t("undated"), undated))
     return groups
+
+
+def timeline_order(names: list[str], descriptions: dict[str, Description]) -> list[str]:
+    """File names in the timeline's order (``timeline``'s, without its groups): an album's pages by date."""
+    dated, undated = _by_date(names, descriptions, lambda name: name)
+    return [name for _, name in dated] + undated
+
+
+def _by_date(items: list, descriptions: dict[str, Description], name) -> tuple[list, list]:
+    """``(dated, undated)``: ``[(date, item)]`` sorted by date, and the undated items in their order."""
+    dated, undated = [], []
+    for item in items:
+        description = descriptions.get(name(item))
+        when = description.photo_date if description is not None and description.date else None
+        if when:
+            dated.append((when, item))
+        else:
+            undated.append(item)
+    dated.sort(key=lambda pair: pair[0].sort_key)
+    return dated, undated
 
 
 def suggestions(descriptions: list[Description]) -> dict[str, list[str]]:
