@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Collection, Iterator
 
 from restore_dagster.config import PUBLISHED_DIRNAME
 from restore_dagster.filenames import NAME_MAX, fit_name
@@ -195,30 +195,38 @@ class FolderGallery(Gallery):
         """The name restorations had before the upload's extension was part of it (``<stem>.restored``)."""
         return fit_name(upload_name.rsplit(".", 1)[0], ".restored", NAME_MAX - _LONGEST_SUFFIX)
 
-    def restorations(self, album: str) -> dict[str, Path]:
+    def restorations(self, album: str, bases: Collection[str] | None = None) -> dict[str, Path]:
         """``{restoration name: path}`` for an album's published restorations, in one listing.
 
         Names are matched exactly (no glob patterns), so ``scan [1].jpg`` and ``scan 1.jpg``, or
         ``a.jpg`` and ``a.restored.b.jpg``, never take each other's restoration. Where a JPEG for
         downloads sits beside a WebP or AVIF, the WebP or AVIF is the restoration shown.
+        ``bases``: only these restoration names (see ``restoration_files``).
         """
-        return {base: files[0] for base, files in self.restoration_files(album).items()}
+        return {base: files[0] for base, files in self.restoration_files(album, bases).items()}
 
-    def restoration_downloads(self, album: str) -> dict[str, Path]:
+    def restoration_downloads(self, album: str, bases: Collection[str] | None = None) -> dict[str, Path]:
         """``{restoration name: path}`` of the file to download: the JPEG where there is one."""
         return {
             base: next((f for f in files if f.suffix.lower() in DOWNLOAD_SUFFIXES), files[0])
-            for base, files in self.restoration_files(album).items()
+            for base, files in self.restoration_files(album, bases).items()
         }
 
-    def restoration_files(self, album: str) -> dict[str, list[Path]]:
-        """``{restoration name: [files]}``, the one to show first (a WebP or AVIF before its download JPEG)."""
+    def restoration_files(self, album: str, bases: Collection[str] | None = None) -> dict[str, list[Path]]:
+        """``{restoration name: [files]}``, the one to show first (a WebP or AVIF before its download JPEG).
+
+        ``bases``: only these restoration names. The folder is still listed, but nothing more is done
+        for the other entries: one photo's file, or a page of 200 of an album of 100,000, cost a second
+        and more when every one of 50,000 restorations got its ``Path``."""
         if not is_real_dir(self.root, [album, PUBLISHED_DIRNAME]):
             return {}  # missing, or a link: restorations are never read through a link
+        wanted = None if bases is None else set(bases)
         try:
-            entries = sorted(os.scandir(self.root / album / PUBLISHED_DIRNAME), key=lambda e: e.name)
+            with os.scandir(self.root / album / PUBLISHED_DIRNAME) as listing:
+                entries = [e for e in listing if wanted is None or os.path.splitext(e.name)[0] in wanted]
         except (FileNotFoundError, NotADirectoryError):
             return {}
+        entries.sort(key=lambda e: e.name)
         found: dict[str, list[Path]] = {}
         for entry in entries:
             base, suffix = os.path.splitext(entry.name)
@@ -262,7 +270,8 @@ class FolderGallery(Gallery):
 
     def published_location(self, source: str) -> str | None:
         album, name = source.split("/", 1)
-        found = self.restorations(album).get(self.restoration_name(name))
+        base = self.restoration_name(name)
+        found = self.restorations(album, [base]).get(base)
         return str(found) if found else None
 
 

@@ -330,13 +330,15 @@ class Library:
 
         ``download``: the JPEG kept beside a WebP or AVIF restoration for downloads, where there is one.
         """
-        if restorations is None:
-            restorations = (self.gallery.restoration_downloads if download else self.gallery.restorations)(photo.album)
-        return restorations.get(FolderGallery.restoration_name(photo.filename))
+        name = FolderGallery.restoration_name(photo.filename)
+        if restorations is None:  # this photo's only
+            restorations = (self.gallery.restoration_downloads if download else self.gallery.restorations)(photo.album, [name])
+        return restorations.get(name)
 
     def restoration_paths(self, photo: Photo) -> list[Path]:
         """Every file of the photo's restoration (the one shown and its download JPEG)."""
-        return self.gallery.restoration_files(photo.album).get(FolderGallery.restoration_name(photo.filename), [])
+        name = FolderGallery.restoration_name(photo.filename)
+        return self.gallery.restoration_files(photo.album, [name]).get(name, [])
 
     def rename_photo(self, folder: str, filename: str, title: str) -> Photo:
         photo = self.photo(folder, filename)

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
+from restore_dagster.gallery import FolderGallery
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
 from restore_dagster.viewer.album_colouriser import album_colouriser
@@ -212,7 +213,8 @@ def page_photos(svc: Services, scope: Scope, names: list[str], lang: str,
     """The photos of ``names`` as JSON, in that order: a stat, a state and a description each."""
     photos = svc.library.photos_named(scope.album.folder, names)
     statuses = svc.states.statuses(photos)
-    restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole page
+    # One listing for the whole page, and nothing done for the rest of the album's restorations.
+    restorations = svc.library.gallery.restorations(scope.album.folder, [FolderGallery.restoration_name(n) for n in names])
     return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, descriptions[photo.filename])
             for photo in photos]
 
