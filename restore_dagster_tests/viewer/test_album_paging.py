@@ -185,3 +185,26 @@ def test_a_shared_album_pages_the_same_way(owner, anon, big):
     response = anon.get(f"/s/{token}?page=9", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/s/{token}?page=3"
     assert anon.get(f"/s/{token}?page=x").status_code == 404
+
+
+def test_a_pages_restorations_looked_up_by_name_are_what_the_listing_finds(layout):
+    """``restorations(album, bases)`` (a page's, one photo's) finds what the whole listing finds for those names."""
+    import os
+
+    from restore_dagster.gallery import FolderGallery
+
+    gallery = FolderGallery(layout.gallery)
+    (layout.gallery / "a").mkdir(parents=True)
+    for name in ("one.jpg", "two.jpg", "three.jpg", "four.jpg"):
+        (layout.gallery / "a" / name).write_bytes(jpeg_bytes())
+    gallery.publish("a/one.jpg", b"webp", "webp", download=b"jpeg")  # shown: the WebP; downloaded: the JPEG
+    gallery.publish("a/two.jpg", b"jpeg", "jpg")
+    restored = layout.gallery / "a" / "restored"
+    (restored / "three.jpg.restored.PNG").write_bytes(b"png")  # copied in by hand, upper case
+    os.symlink(restored / "two.jpg.restored.jpg", restored / "four.jpg.restored.jpg")  # a link is never a restoration
+    bases = [FolderGallery.restoration_name(n) for n in ("one.jpg", "two.jpg", "three.jpg", "four.jpg", "five.jpg")]
+    assert gallery.restorations("a", bases) == gallery.restorations("a")
+    assert gallery.restoration_downloads("a", bases) == gallery.restoration_downloads("a")
+    assert gallery.restoration_files("a", bases[:1]) == {bases[0]: gallery.restoration_files("a")[bases[0]]}
+    assert [p.suffix for p in gallery.restoration_files("a", bases[:1])[bases[0]]] == [".webp", ".jpg"]
+    assert gallery.restorations("a", ["four.jpg.restored", ".hidden.restored", "x"]) == {}
