@@ -96,6 +96,16 @@ def test_page_two_and_the_viewer_across_pages_on_a_phone(site, browser, playwrig
         assert cards.nth(PAGE_SIZE).get_attribute("data-filename") == restored
         cards.nth(PAGE_SIZE).scroll_into_view_if_needed()
         with_script.shot("64-paging-shown-more", full_page=False)
+
+        # The timeline: every photo from 1962 (the album's date), so the year goes on over the pages'
+        # boundary; "Show more" keeps one heading for it and the view in the address.
+        app.state.services.descriptions.describe_album(_folder(album), date="1962")
+        page.goto(base + album + "?view=timeline")
+        expect(page.locator("#grid .timeline-heading")).to_have_count(1)
+        page.locator("#load-more").click()
+        expect(cards).to_have_count(PHOTOS)
+        expect(page.locator("#grid .timeline-heading")).to_have_count(1)
+        expect(page).to_have_url(base + album + "?view=timeline&page=2")
         with_script.assert_no_errors()
     finally:
         with_script.context.close()
