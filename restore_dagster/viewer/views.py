@@ -213,7 +213,7 @@ def page_photos(svc: Services, scope: Scope, names: list[str], lang: str,
     """The photos of ``names`` as JSON, in that order: a stat, a state and a description each."""
     photos = svc.library.photos_named(scope.album.folder, names)
     statuses = svc.states.statuses(photos)
-    # One listing for the whole page, and nothing done for the rest of the album's restorations.
+    # The page's restorations looked up by name: nothing is done for the rest of the album's.
     restorations = svc.library.gallery.restorations(scope.album.folder, [FolderGallery.restoration_name(n) for n in names])
     return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, descriptions[photo.filename])
             for photo in photos]
