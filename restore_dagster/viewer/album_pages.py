@@ -15,12 +15,11 @@ instead: it never redirects.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from restore_dagster.descriptions import Description, DescriptionSnapshot
-from restore_dagster.viewer.describing import matches, safe_effective_name, timeline_order
+from restore_dagster.viewer.describing import folded, lacking, safe_effective_name, search_words, timeline_order
 from restore_dagster.viewer.library import Library
 
 # Photos on one album page. A phone shows six to nine cards a screen, so 200 are some 25 screens of
@@ -109,8 +108,7 @@ def album_order(library: Library, snapshot: DescriptionSnapshot, folder: str, q:
         return names, None  # album order: by name, as listed
     descriptions = album_descriptions_by_name(snapshot, folder, names)
     if q.strip():
-        titles = library.titles(folder)
-        names = [name for name in names if matches(q, titles.get(name) or os.path.splitext(name)[0], descriptions[name])]
+        names = _search(names, library.titles(folder), descriptions, q)
     if view == "timeline":
         names = timeline_order(list(names), descriptions)
     return names, descriptions
@@ -129,3 +127,22 @@ def album_descriptions_by_name(snapshot: DescriptionSnapshot, folder: str, names
                 shared = safe_effective_name(snapshot, folder, name)
             result[name] = shared
     return result
+
+
+def _search(names, titles: dict[str, str], descriptions: dict[str, Description], q: str) -> list[str]:
+    """The names whose photo ``describing.matches`` ``q``, in order, for 100,000 photos in about 0.1 s.
+
+    The photos are taken by description (most share their album's one object), and a group's titles are
+    looked at only for the words its description lacks, in one pass per word."""
+    words = search_words(q)
+    groups: dict[int, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(id(descriptions[name]), []).append(i)
+    found: list[int] = []
+    for members in groups.values():
+        left = lacking(words, descriptions[names[members[0]]])
+        for word in left:
+            # A title is its file name without the extension unless one was given (Library.photos).
+            members = [i for i in members if word in folded(titles.get(names[i]) or names[i].rpartition(".")[0])]
+        found.extend(members)
+    return [names[i] for i in sorted(found)]

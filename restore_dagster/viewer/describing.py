@@ -63,9 +63,24 @@ def description_json(description: Description, t) -> dict:
 
 def matches(query: str, title: str, description: Description) -> bool:
     """Every word of ``query`` is in the title, caption, place or a name (case and width folded)."""
-    words = unicodedata.normalize("NFKC", query).casefold().split()
-    haystack = unicodedata.normalize("NFKC", title).casefold() + "\n" + description.search_text()
-    return all(word in haystack for word in words)
+    left = lacking(search_words(query), description)
+    return not left or all(word in folded(title) for word in left)
+
+
+def search_words(query: str) -> list[str]:
+    return folded(query).split()
+
+
+def lacking(words: list[str], description: Description) -> list[str]:
+    """The words not in the description's caption, place or names: the title must hold them. (A word
+    has no whitespace, so it is in one or the other, never across both.)"""
+    text = description.search_text()
+    return [word for word in words if word not in text]
+
+
+def folded(text: str) -> str:
+    """NFKC, case folded: what search compares. ASCII is that already but for case (and faster so)."""
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
 
 
 @dataclass(frozen=True)

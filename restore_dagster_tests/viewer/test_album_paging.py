@@ -134,6 +134,10 @@ def test_search_and_timeline_order_the_whole_album_before_paging(owner, app, big
 
     found = owner.get(big, params={"q": "lake"}).text
     assert _cards(found) == [_name(405)] and 'id="pager"' not in found
+    app.state.services.library.rename_photo(folder, _name(350), "Lake Como")
+    assert _cards(owner.get(big, params={"q": "LAKE"}).text) == [_name(350), _name(405)]  # a title, a caption
+    assert _cards(owner.get(big, params={"q": "lake 0405"}).text) == [_name(405)]  # one word in each
+    assert _cards(owner.get(big, params={"q": "como 0405"}).text) == []
 
     timeline = owner.get(big, params={"view": "timeline"}).text
     assert _cards(timeline)[:2] == [_name(300), _name(2)]  # the dated first, whichever page they were on
