@@ -146,3 +146,22 @@ def _search(names, titles: dict[str, str], descriptions: dict[str, Description],
             members = [i for i in members if word in folded(titles.get(names[i]) or names[i].rpartition(".")[0])]
         found.extend(members)
     return [names[i] for i in sorted(found)]
+
+
+def counted_descriptions(snapshot: DescriptionSnapshot, folder: str, names) -> tuple[list[Description], list[int]]:
+    """The photos' effective descriptions, each once, in the order the album first has them, and how
+    many photos have each: ``describing.suggestions`` over an album of 100,000 counts a few, not 100,000."""
+    descriptions: list[Description] = []
+    counts: list[int] = []
+    shared_at = None
+    for name in names:
+        if f"{folder}/{name}" in snapshot.photos:
+            descriptions.append(safe_effective_name(snapshot, folder, name))
+            counts.append(1)
+        elif shared_at is None:
+            shared_at = len(descriptions)
+            descriptions.append(safe_effective_name(snapshot, folder, name))
+            counts.append(1)
+        else:
+            counts[shared_at] += 1
+    return descriptions, counts

@@ -127,15 +127,19 @@ def _by_date(items: list, descriptions: dict[str, Description], name) -> tuple[l
     return dated, undated
 
 
-def suggestions(descriptions: list[Description]) -> dict[str, list[str]]:
-    """Names, places and dates used in the album, the most used first: one tap instead of typing them again."""
+def suggestions(descriptions: list[Description], counts: list[int] | None = None) -> dict[str, list[str]]:
+    """Names, places and dates used in the album, the most used first: one tap instead of typing them again.
+
+    ``counts``: how many photos have each description (an album's photos without their own share one)."""
     people, places, dates = Counter(), Counter(), Counter()
-    for description in descriptions:
-        people.update(description.people)
+    for i, description in enumerate(descriptions):
+        n = counts[i] if counts is not None else 1
+        for person in description.people:
+            people[person] += n
         if description.place:
-            places[description.place] += 1
+            places[description.place] += n
         if description.date and "date" not in description.from_album:
-            dates[description.date] += 1
+            dates[description.date] += n
     return {
         "people": [name for name, _ in people.most_common(MAX_SUGGESTIONS)],
         "places": [place for place, _ in places.most_common(MAX_SUGGESTIONS)],

@@ -21,7 +21,8 @@ from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
 from restore_dagster.viewer.album_colouriser import album_colouriser
 from restore_dagster.viewer.album_pages import (
-    PAGE_SIZE, NoSuchPage, Paging, PastTheEnd, album_descriptions_by_name, album_order, page_query, requested_page,
+    PAGE_SIZE, NoSuchPage, Paging, PastTheEnd, album_descriptions_by_name, album_order, counted_descriptions, page_query,
+    requested_page,
 )
 from restore_dagster.viewer.colour_fix_edits import colour_fix_panel
 from restore_dagster.viewer.describing import (
@@ -240,8 +241,8 @@ def photo_page(request: Request, scope: Scope, filename: str):
     describing = None
     if scope.can_edit:  # the form: the photo's own values, and what the album's other photos used
         names = [name for name in svc.library.photo_names(scope.album.folder) if name != photo.filename]
-        others = album_descriptions_by_name(svc.descriptions.snapshot(), scope.album.folder, names)
-        describing = {"own": own_description(svc, photo), "suggestions": suggestions(list(others.values())),
+        others, counts = counted_descriptions(svc.descriptions.snapshot(), scope.album.folder, names)
+        describing = {"own": own_description(svc, photo), "suggestions": suggestions(others, counts),
                       "hint": file_name_hint(photo)}
     return render(
         request, "photo.html", scope=scope, photo=photo, item=item, describing=describing,

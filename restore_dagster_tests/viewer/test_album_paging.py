@@ -212,3 +212,26 @@ def test_a_pages_restorations_looked_up_by_name_are_what_the_listing_finds(layou
     assert gallery.restoration_files("a", bases[:1]) == {bases[0]: gallery.restoration_files("a")[bases[0]]}
     assert [p.suffix for p in gallery.restoration_files("a", bases[:1])[bases[0]]] == [".webp", ".jpg"]
     assert gallery.restorations("a", ["four.jpg.restored", ".hidden.restored", "x"]) == {}
+
+
+def test_suggestions_from_counted_descriptions_are_those_from_every_photo(layout):
+    """The viewer's suggestions count an album's shared description once, with its number of photos."""
+    from restore_dagster.descriptions import DescriptionStore
+    from restore_dagster.viewer.album_pages import counted_descriptions
+    from restore_dagster.viewer.describing import safe_effective_name, suggestions
+
+    store = DescriptionStore(layout.state)
+    store.describe_album("f", place="Paris", date="1960")
+    store.describe("f/a.jpg", people="Ann", place="Rome")
+    store.describe("f/c.jpg", people="Ann, Bob", date="1962")
+    store.describe("f/e.jpg", place="Rome")
+    names = ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "g.jpg"]  # Rome twice, Paris (the album's) three times
+    snapshot = store.snapshot()
+    every = [safe_effective_name(snapshot, "f", name) for name in names]
+    descriptions, counts = counted_descriptions(snapshot, "f", names)
+    assert sum(counts) == len(names) and len(descriptions) == 4
+    assert suggestions(descriptions, counts) == suggestions(every)
+    assert suggestions(every)["places"] == ["Paris", "Rome"] and suggestions(every)["people"] == ["Ann", "Bob"]
+    for cut in (names[:2], names[1:2], names[2:], []):  # ties broken by the album's order, as before
+        snapshot_list = [safe_effective_name(snapshot, "f", name) for name in cut]
+        assert suggestions(*counted_descriptions(snapshot, "f", cut)) == suggestions(snapshot_list)
