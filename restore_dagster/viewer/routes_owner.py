@@ -17,7 +17,7 @@ from restore_dagster.lineage import clear_failure
 from restore_dagster.viewer import models
 from restore_dagster.viewer.describing import matches, safe_effective
 from restore_dagster.viewer.library import Duplicate, NotFound
-from restore_dagster.viewer.pages import Scope, language, owner_scope, render
+from restore_dagster.viewer.pages import Scope, owner_scope, render
 from restore_dagster.viewer.security import owner_change, require_owner
 from restore_dagster.viewer.uploads import UploadRefused, stage_upload
 from restore_dagster.viewer.views import (

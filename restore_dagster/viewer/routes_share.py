@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from restore_dagster.viewer import models
 from restore_dagster.viewer.library import NotFound
-from restore_dagster.viewer.pages import Scope, language, share_scope
+from restore_dagster.viewer.pages import Scope, share_scope
 from restore_dagster.viewer.views import album_page, album_page_json, media, photo_page, photo_status_json, services
 
 router = APIRouter(prefix="/s/{token}", responses={404: {"model": models.Problem}, 422: {"model": models.Problem}})
