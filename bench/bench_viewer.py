@@ -13,6 +13,11 @@ second; the home page and an album page under 1 s with 100,000 photos in 200 alb
 
     python bench/bench_viewer.py --photos 100000 --albums 200 --size 64x48 --distinct 50
 
+and an album page under 1 s when one album holds them all (an archive's single "Scans" folder: the
+page shows 200 of them, ``viewer/album_pages.py``):
+
+    python bench/bench_viewer.py --photos 100000 --huge-album --size 64x48 --distinct 50
+
 Times are medians of ``--repeats`` after one warm-up (the home page's first visit, which makes cards
 for half a second and the rest in a background thread, is shown on its own rows, with the wait for
 that thread, a visit after a simulated restart that reads the saved cards, and, last, a visit after a
@@ -90,9 +95,15 @@ def main() -> None:
     parser.add_argument("--thumbs", type=int, default=50, help="photos whose first thumbnail is timed")
     parser.add_argument("--no-instance", action="store_true", help="no Dagster instance beside the gallery")
     parser.add_argument("--albums", type=int, default=1, help="albums the photos are spread over")
-    parser.add_argument("--profile", type=Path, help="write cProfile stats of one album's states (album_photos) here")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of one album's states (album_photos; "
+                                                     "with --huge-album, of one album page's) here")
     parser.add_argument("--distinct", type=int, default=0, help="different scans to write in turn (0: every one different)")
+    parser.add_argument("--huge-album", action="store_true",
+                        help="every photo in one album (an archive's single 'Scans' folder): time its first, middle and "
+                             "last pages, its timeline, a search and a page's JSON instead of the whole album's JSON")
     args = parser.parse_args()
+    if args.huge_album:
+        args.albums = 1
     width, _, height = args.size.lower().partition("x")
     size = (int(width), int(height))
 
@@ -181,7 +192,11 @@ def main() -> None:
         album_url = f"/albums/{quote(folder, safe='')}"
         rows = []
         # Warm-up on another page: the Dagster instance is opened and the registry read once per process.
-        get(f"/api/albums/{quote(folders[-1], safe='')}/photos")
+        start = time.perf_counter()
+        get(f"/api/albums/{quote(folders[-1], safe='')}/photos" + ("?page=1" if args.huge_album else ""))
+        if args.huge_album:  # the album's names are listed here, then kept while its folder is unchanged
+            rows.append(("first request after the server started: page 1's JSON, the album listed and the registry "
+                         "read (`?page=1`)", _ms(time.perf_counter() - start), "one request", ""))
         # The first visit makes cards for half a second, the rest in one background thread (album_cards.py).
         start = time.perf_counter()
         page = get("/").text
@@ -204,18 +219,42 @@ def main() -> None:
         visit, counting = time.perf_counter() - start, page.count('class="counting"')
         rows.append((f"home page, first visit after a restart, with the saved cards ({counting} counting…)", _ms(visit),
                      "one visit", f"{len(page):,} B"))
-        photos = get(f"/api/albums/{quote(folder, safe='')}/photos").json()
         in_album = len(range(0, args.photos, len(folders)))
-        assert len(photos) == in_album, "unexpected photo count"
-        if args.albums == 1:
-            assert {p["state"] for p in photos} == {s for s, n in states.items() if n}, "unexpected states"
-        for label, url in (
-            (f"album page of {in_album:,} photos, HTML (`GET {album_url}`)", album_url),
-            ("album states, JSON (`GET /api/albums/<folder>/photos`)", f"/api/albums/{quote(folder, safe='')}/photos"),
-            (f"home page, cards kept (`GET /`, {len(folders)} album(s))", "/"),
-            ("photo viewer page (`GET .../photos/<photo>`)", photos[len(photos) // 2]["url"]),
-            ("`GET /healthz`, for scale: the TestClient round trip alone", "/healthz"),
-        ):
+        api_url = f"/api/albums/{quote(folder, safe='')}/photos"
+        if args.huge_album:  # the whole album's JSON is every photo's state (minutes at 100,000): pages only
+            from restore_dagster.viewer.album_pages import PAGE_SIZE
+
+            pages = -(-in_album // PAGE_SIZE)
+            middle = pages // 2 + 1
+            photos = get(f"{api_url}?page={middle}").json()
+            assert len(photos) == min(PAGE_SIZE, in_album - (middle - 1) * PAGE_SIZE), "unexpected page size"
+            page_html = get(album_url).text
+            assert page_html.count('class="photo-card"') == min(PAGE_SIZE, in_album), "not one page of photos"
+            assert f"Page 1 of {pages:,}" in page_html or pages == 1, "unexpected page count"
+            timed = (
+                (f"album page 1 of {pages:,} ({in_album:,} photos), HTML (`GET {album_url}`)", album_url),
+                (f"album page {middle:,} (`?page={middle}`)", f"{album_url}?page={middle}"),
+                (f"album page {pages:,}, the last (`?page={pages}`)", f"{album_url}?page={pages}"),
+                ("album page 1 of the timeline (`?view=timeline`: every photo's date read and sorted)", f"{album_url}?view=timeline"),
+                ("album search with no match (`?q=lake`: every photo's title and description read)", f"{album_url}?q=lake"),
+                (f"one page's states, JSON (`GET {api_url}?page={middle}`)", f"{api_url}?page={middle}"),
+                (f"home page, cards kept (`GET /`, {len(folders)} album(s))", "/"),
+                ("photo viewer page, mid-album (`GET .../photos/<photo>`)", photos[len(photos) // 2]["url"]),
+                ("`GET /healthz`, for scale: the TestClient round trip alone", "/healthz"),
+            )
+        else:
+            photos = get(api_url).json()
+            assert len(photos) == in_album, "unexpected photo count"
+            if args.albums == 1:
+                assert {p["state"] for p in photos} == {s for s, n in states.items() if n}, "unexpected states"
+            timed = (
+                (f"album page of {in_album:,} photos, HTML (`GET {album_url}`)", album_url),
+                ("album states, JSON (`GET /api/albums/<folder>/photos`)", api_url),
+                (f"home page, cards kept (`GET /`, {len(folders)} album(s))", "/"),
+                ("photo viewer page (`GET .../photos/<photo>`)", photos[len(photos) // 2]["url"]),
+                ("`GET /healthz`, for scale: the TestClient round trip alone", "/healthz"),
+            )
+        for label, url in timed:
             body = len(get(url).content)
             times = _timed(lambda url=url: get(url), args.repeats)
             rows.append((label, _ms(statistics.median(times)), f"{_ms(min(times))} – {_ms(max(times))}", f"{body:,} B"))
@@ -236,6 +275,17 @@ def main() -> None:
             cached.append(time.perf_counter() - start)
         rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                      f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
+        restored_thumbs = [p["restored_thumb"] for p in photos if p["restored_thumb"]][: args.thumbs]
+        if args.huge_album and restored_thumbs:  # each looks its restoration up among the album's many
+            for url in restored_thumbs:
+                get(url)  # made once
+            cached = []
+            for url in restored_thumbs:
+                start = time.perf_counter()
+                body = get(url).content
+                cached.append(time.perf_counter() - start)
+            rows.append((f"cached restored thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
+                         f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
 
         # Last, as it makes every photo stale: a change to the project defaults changes every album's version.
         from restore_dagster.settings import SettingsStore
@@ -259,7 +309,16 @@ def main() -> None:
 
             svc = app.state.services
             profiler = cProfile.Profile()
-            profiler.runcall(album_photos, svc, owner_scope(svc.library.album(folder)), "en")
+            if args.huge_album:  # what one album page reads: its slice of the album, then its photos' states
+                from restore_dagster.viewer.views import _album_slice, page_photos
+
+                def one_page(scope=owner_scope(svc.library.album(folder))):
+                    names, descriptions, _ = _album_slice(svc, scope, svc.descriptions.snapshot(), "grid", "", "")
+                    return page_photos(svc, scope, names, "en", descriptions)
+
+                profiler.runcall(one_page)
+            else:
+                profiler.runcall(album_photos, svc, owner_scope(svc.library.album(folder)), "en")
             profiler.dump_stats(args.profile)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 

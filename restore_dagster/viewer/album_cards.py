@@ -48,6 +48,9 @@ from restore_dagster.viewer.states import StateReader
 
 SETTLE_SECONDS = 2.0
 BUDGET_SECONDS = 0.5  # cards made while a visit waits; the rest in the background
+# What a card costs a photo before any card was made: 0.1 s for an album of 500 at load 5–6 (BENCHMARKS.md).
+# Per photo, not per card: one album of 100,000 (an archive's single folder) is never made while a visit waits.
+PRIOR_SECONDS_PER_PHOTO = 0.0002
 FILE_FORMAT = 1
 
 log = logging.getLogger(__name__)
@@ -73,16 +76,19 @@ class AlbumCards:
         self._dirty = False
         self._worker: threading.Thread | None = None
         self._queued: set[str] = set()  # folders the background thread is making
-        self._card_seconds = 0.0  # how long the last card took to make
+        self._seconds_per_photo = PRIOR_SECONDS_PER_PHOTO  # what the last card counted took, a photo
         self._inputs = AlbumInputs(layout)
         self._load()
 
-    def cards(self, albums: list[Album], restoration_version) -> dict[str, Card]:
+    def cards(self, albums: list[Album], restoration_version, budget_s: float | None = None) -> dict[str, Card]:
         """``{album folder: Card}``; ``restoration_version(photo, restorations)`` versions a cover's URL.
 
-        A card whose ``restored`` is None is not counted yet: the background thread is making it."""
+        A card whose ``restored`` is None is not counted yet: the background thread is making it.
+        ``budget_s``: instead of the home page's budget (0: every card missing is made in the background,
+        as an album page does, whose one album can hold 100,000 photos)."""
         if not albums:
             return {}
+        budget = self.budget_s if budget_s is None else budget_s
         started = time.perf_counter()
         store = RegistryStore(self.layout.state)
         registry = store.load_shared()
@@ -100,7 +106,8 @@ class AlbumCards:
                 result[album.folder] = kept[1]
                 continue
             # A card is started only if it should end within the budget, going by the last card made.
-            if queued or time.perf_counter() - started + self._card_seconds >= self.budget_s:
+            expected = self._seconds_per_photo * (album.photo_count or 0)
+            if queued or time.perf_counter() - started + expected >= budget:
                 # No cover either: naming the first photo lists and stats the album's folder, 500 files each.
                 result[album.folder] = kept[1] if kept is not None else Card(None, None)
                 later.append((album, version))
@@ -115,7 +122,8 @@ class AlbumCards:
         started = time.perf_counter()
         card = self._make(album, restoration_version)
         with self._lock:
-            self._card_seconds = time.perf_counter() - started
+            if album.photo_count:  # counted (the home page's albums; an album page's is not)
+                self._seconds_per_photo = (time.perf_counter() - started) / album.photo_count
             # An unsettled album's card is kept without a version: never current, but still the last card known.
             if self._kept.get(album.folder) != (version, card):  # an unsettled album is made on every visit
                 self._kept[album.folder] = (version, card)

@@ -17,17 +17,15 @@ def album_slug(svc: Services, folder: str) -> str | None:
     return RegistryStore(svc.layout.state).load().albums.get(folder)
 
 
-def album_colouriser(svc: Services, folder: str, keys: list[str] | None = None) -> dict:
-    """What the album page's colouriser form shows. ``keys``: the album's photo keys when the page
-    has them already (its states were just read), which spares a second read of the registry: a
-    large gallery's registry is the page's biggest read."""
+def album_colouriser(svc: Services, folder: str) -> dict:
+    """What the album page's colouriser form shows, for the whole album whichever page shows it.
+
+    The photos with a colouriser of their own are counted from the settings' overrides (a few),
+    each looked up in the registry kept in memory: not from the album's keys, which would be a
+    walk over every photo of the gallery on every page of an album."""
     store: SettingsStore = svc.settings
-    if keys:
-        slug = keys[0].split("/", 1)[0]
-    else:
-        registry = RegistryStore(svc.layout.state).load()
-        slug = registry.albums.get(folder)
-        keys = [key for key in registry.photos if key.split("/", 1)[0] == slug] if slug else []
+    registry = RegistryStore(svc.layout.state).load_shared()  # only read here
+    slug = registry.albums.get(folder)
     if slug is None:
         return {"ready": False, "models": MODELS, "own": "", "project": store.defaults.model, "photos_own": 0}
     overrides = store.all_overrides()
@@ -36,7 +34,9 @@ def album_colouriser(svc: Services, folder: str, keys: list[str] | None = None) 
         "models": MODELS,
         "own": store.album_overrides(slug).get("model", ""),  # "" = the project default
         "project": store.defaults.model,
-        "photos_own": sum(1 for key in keys if "model" in overrides.get(key, {})),
+        # Only photos still in the registry: a deleted photo's settings stay behind in the store.
+        "photos_own": sum(1 for key, values in overrides.items()
+                          if "model" in values and key.split("/", 1)[0] == slug and key in registry.photos),
     }
 
 

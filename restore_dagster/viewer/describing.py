@@ -20,8 +20,14 @@ MAX_SUGGESTIONS = 12
 
 def safe_effective(snapshot: DescriptionSnapshot, photo: Photo) -> Description:
     """The photo's description with its album's defaults; a broken hand-edited entry shows as none."""
+    return safe_effective_name(snapshot, photo.album, photo.filename)
+
+
+def safe_effective_name(snapshot: DescriptionSnapshot, folder: str, filename: str) -> Description:
+    """``safe_effective`` by album folder and file name: no Photo (so no stat) is needed, as for an
+    album's search or timeline order over every one of its photos."""
     try:
-        return snapshot.effective(photo.source, photo.album)
+        return snapshot.effective(f"{folder}/{filename}", folder)  # Photo.source
     except DescriptionError:
         return Description()
 
@@ -57,9 +63,24 @@ def description_json(description: Description, t) -> dict:
 
 def matches(query: str, title: str, description: Description) -> bool:
     """Every word of ``query`` is in the title, caption, place or a name (case and width folded)."""
-    words = unicodedata.normalize("NFKC", query).casefold().split()
-    haystack = unicodedata.normalize("NFKC", title).casefold() + "\n" + description.search_text()
-    return all(word in haystack for word in words)
+    left = lacking(search_words(query), description)
+    return not left or all(word in folded(title) for word in left)
+
+
+def search_words(query: str) -> list[str]:
+    return folded(query).split()
+
+
+def lacking(words: list[str], description: Description) -> list[str]:
+    """The words not in the description's caption, place or names: the title must hold them. (A word
+    has no whitespace, so it is in one or the other, never across both.)"""
+    text = description.search_text()
+    return [word for word in words if word not in text]
+
+
+def folded(text: str) -> str:
+    """NFKC, case folded: what search compares. ASCII is that already but for case (and faster so)."""
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
 
 
 @dataclass(frozen=True)
@@ -74,12 +95,7 @@ def timeline(items: list[dict], descriptions: dict[str, Description], t) -> list
     A photo known only to its decade is grouped under the decade, which sorts before the decade's
     first year; undated photos come last, in their album order.
     """
-    dated, undated = [], []
-    for item in items:
-        description = descriptions.get(item["filename"])
-        when = description.photo_date if description is not None and description.date else None
-        (dated if when else undated).append((when, item))
-    dated.sort(key=lambda pair: pair[0].sort_key)
+    dated, undated = _by_date(items, descriptions, lambda item: item["filename"])
     groups: list[TimelineGroup] = []
     for when, item in dated:
         label = t("date_decade", decade=when.year) if when.precision == "decade" else t("date_year", year=when.year)
@@ -87,19 +103,43 @@ def timeline(items: list[dict], descriptions: dict[str, Description], t) -> list
             groups.append(TimelineGroup(label, []))
         groups[-1].items.append(item)
     if undated:
-        groups.append(TimelineGroup(t("undated"), [item for _, item in undated]))
+        groups.append(TimelineGroup(t("undated"), undated))
     return groups
 
 
-def suggestions(descriptions: list[Description]) -> dict[str, list[str]]:
-    """Names, places and dates used in the album, the most used first: one tap instead of typing them again."""
+def timeline_order(names: list[str], descriptions: dict[str, Description]) -> list[str]:
+    """File names in the timeline's order (``timeline``'s, without its groups): an album's pages by date."""
+    dated, undated = _by_date(names, descriptions, lambda name: name)
+    return [name for _, name in dated] + undated
+
+
+def _by_date(items: list, descriptions: dict[str, Description], name) -> tuple[list, list]:
+    """``(dated, undated)``: ``[(date, item)]`` sorted by date, and the undated items in their order."""
+    dated, undated = [], []
+    for item in items:
+        description = descriptions.get(name(item))
+        when = description.photo_date if description is not None and description.date else None
+        if when:
+            dated.append((when, item))
+        else:
+            undated.append(item)
+    dated.sort(key=lambda pair: pair[0].sort_key)
+    return dated, undated
+
+
+def suggestions(descriptions: list[Description], counts: list[int] | None = None) -> dict[str, list[str]]:
+    """Names, places and dates used in the album, the most used first: one tap instead of typing them again.
+
+    ``counts``: how many photos have each description (an album's photos without their own share one)."""
     people, places, dates = Counter(), Counter(), Counter()
-    for description in descriptions:
-        people.update(description.people)
+    for i, description in enumerate(descriptions):
+        n = counts[i] if counts is not None else 1
+        for person in description.people:
+            people[person] += n
         if description.place:
-            places[description.place] += 1
+            places[description.place] += n
         if description.date and "date" not in description.from_album:
-            dates[description.date] += 1
+            dates[description.date] += n
     return {
         "people": [name for name, _ in people.most_common(MAX_SUGGESTIONS)],
         "places": [place for place, _ in places.most_common(MAX_SUGGESTIONS)],

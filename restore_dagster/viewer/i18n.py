@@ -249,6 +249,10 @@ from restore_dagster.viewer.i18n_variations import VARIATIONS_MESSAGES  # noqa: 
 
 MESSAGES.update(VARIATIONS_MESSAGES)
 
+from restore_dagster.viewer.i18n_paging import PAGING_MESSAGES  # noqa: E402 (the album pages keep theirs too)
+
+MESSAGES.update(PAGING_MESSAGES)
+
 
 def pick_language(accept_language: str | None, cookie: str | None = None) -> str:
     """``en`` or ``zh``: the cookie if valid, else the browser's most preferred of the two."""

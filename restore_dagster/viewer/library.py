@@ -124,6 +124,7 @@ class Library:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._counts: dict[str, tuple[tuple[int, int], int]] = {}  # folder -> (its identity, photo count)
+        self._names: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {}  # folder -> (its identity, photo names)
 
     @property
     def trash_root(self) -> Path:
@@ -241,6 +242,55 @@ class Library:
             result.append(Photo(folder, entry.name, titles.get(entry.name, os.path.splitext(entry.name)[0]), st.st_size, st.st_mtime_ns))
         return result
 
+    def photo_names(self, folder: str) -> tuple[str, ...]:
+        """The album's photo file names in album order (by name, as ``photos``), without a stat per photo.
+
+        Kept by the folder's identity, as the counts are (``_photo_count``): a page of an album of
+        100,000 photos then costs no listing of the folder, only the stats of its own photos
+        (``photos_named``). A folder changed within ``COUNT_SETTLE_SECONDS`` of now is listed every time."""
+        self.album(folder)
+        try:
+            st = os.lstat(self.root / folder)
+        except OSError:
+            return ()
+        identity = (st.st_ino, st.st_mtime_ns)
+        with self._locks_guard:
+            kept = self._names.get(folder)
+        if kept is not None and kept[0] == identity:
+            return kept[1]
+        names = tuple(sorted(entry.name for entry in self._photo_entries(folder)))
+        if st.st_mtime_ns < time.time_ns() - COUNT_SETTLE_SECONDS * 1e9:
+            with self._locks_guard:
+                self._names[folder] = (identity, names)
+        return names
+
+    def titles(self, folder: str, names: list[str] | None = None) -> dict[str, str]:
+        """``{file name: title}`` of the album's photos that have one (``names``: only those)."""
+        if names is None:
+            return self._photo_titles(folder)
+        titles: dict[str, str] = {}
+        with self.web.connect() as db:
+            for start in range(0, len(names), 500):  # well under SQLite's limit of bound values
+                chunk = list(names[start:start + 500])
+                marks = ", ".join("?" * len(chunk))
+                rows = db.execute(f"SELECT filename, title FROM photos WHERE album = ? AND title IS NOT NULL "
+                                  f"AND filename IN ({marks})", (folder, *chunk))
+                titles.update((row["filename"], row["title"]) for row in rows)
+        return titles
+
+    def photos_named(self, folder: str, names: list[str]) -> list[Photo]:
+        """The photos of ``names`` (from ``photo_names``), in that order, a stat each; one gone since is left out."""
+        titles = self.titles(folder, names)
+        result = []
+        for name in names:
+            try:
+                st = os.lstat(self.root / folder / name)
+            except OSError:  # trashed or renamed since the listing
+                continue
+            if stat.S_ISREG(st.st_mode):  # never a link put in its place since the listing
+                result.append(Photo(folder, name, titles.get(name) or os.path.splitext(name)[0], st.st_size, st.st_mtime_ns))
+        return result
+
     def photo(self, folder: str, filename: str) -> Photo:
         self.album(folder)
         if (
@@ -280,13 +330,15 @@ class Library:
 
         ``download``: the JPEG kept beside a WebP or AVIF restoration for downloads, where there is one.
         """
-        if restorations is None:
-            restorations = (self.gallery.restoration_downloads if download else self.gallery.restorations)(photo.album)
-        return restorations.get(FolderGallery.restoration_name(photo.filename))
+        name = FolderGallery.restoration_name(photo.filename)
+        if restorations is None:  # this photo's only
+            restorations = (self.gallery.restoration_downloads if download else self.gallery.restorations)(photo.album, [name])
+        return restorations.get(name)
 
     def restoration_paths(self, photo: Photo) -> list[Path]:
         """Every file of the photo's restoration (the one shown and its download JPEG)."""
-        return self.gallery.restoration_files(photo.album).get(FolderGallery.restoration_name(photo.filename), [])
+        name = FolderGallery.restoration_name(photo.filename)
+        return self.gallery.restoration_files(photo.album, [name]).get(name, [])
 
     def rename_photo(self, folder: str, filename: str, title: str) -> Photo:
         photo = self.photo(folder, filename)

@@ -22,6 +22,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["q"] = lambda value: quote(str(value), safe="")
+_ENV.filters["n"] = lambda value: f"{value:,}"  # 20,000: counts of a big album are read at a glance
 
 
 def language(request: Request) -> str:

@@ -17,11 +17,11 @@ from restore_dagster.lineage import clear_failure
 from restore_dagster.viewer import models
 from restore_dagster.viewer.describing import matches, safe_effective
 from restore_dagster.viewer.library import Duplicate, NotFound
-from restore_dagster.viewer.pages import Scope, language, owner_scope, render
+from restore_dagster.viewer.pages import Scope, owner_scope, render
 from restore_dagster.viewer.security import owner_change, require_owner
 from restore_dagster.viewer.uploads import UploadRefused, stage_upload
 from restore_dagster.viewer.views import (
-    album_page, album_photos, find_photo, media, photo_page, photo_status_json, restoration_version, services,
+    album_page, album_page_json, find_photo, media, photo_page, photo_status_json, restoration_version, services,
 )
 
 # Every owner route may refuse: not logged in, no CSRF token, no such album or photo, a bad value.
@@ -93,14 +93,16 @@ def create_album(request: Request, title: Title):
     return _see_other(owner_scope(album).base)
 
 
-@router.get("/albums/{album}", response_class=models.HTML, summary="An album's photos (view=timeline: by date; q: search)")
-def album_view(request: Request, album: str, view: str = "", q: str = ""):
-    return album_page(request, album_scope(request, album), view, q)
+@router.get("/albums/{album}", response_class=models.HTML, responses={303: {"description": "page past the last: the last page"}},
+            summary="A page of an album's photos (view=timeline: by date; q: search; page: 1, 2, …)")
+def album_view(request: Request, album: str, view: str = "", q: str = "", page: str = ""):
+    return album_page(request, album_scope(request, album), view, q, page)
 
 
-@router.get("/api/albums/{album}/photos", response_model=list[models.PhotoOut], summary="An album's photos and their states")
-def album_photos_json(request: Request, album: str):
-    return album_photos(services(request), album_scope(request, album), language(request))
+@router.get("/api/albums/{album}/photos", response_model=list[models.PhotoOut],
+            summary="An album's photos and their states (page: one page of the album page, with its view and q)")
+def album_photos_json(request: Request, album: str, view: str = "", q: str = "", page: str = ""):
+    return album_page_json(request, album_scope(request, album), view, q, page)
 
 
 @router.post("/albums/{album}/rename", dependencies=[Depends(owner_change)], status_code=303, summary="Rename an album")

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 
 from restore_dagster.viewer import models
 from restore_dagster.viewer.library import NotFound
-from restore_dagster.viewer.pages import Scope, language, share_scope
-from restore_dagster.viewer.views import album_page, album_photos, media, photo_page, photo_status_json, services
+from restore_dagster.viewer.pages import Scope, share_scope
+from restore_dagster.viewer.views import album_page, album_page_json, media, photo_page, photo_status_json, services
 
 router = APIRouter(prefix="/s/{token}", responses={404: {"model": models.Problem}, 422: {"model": models.Problem}})
 
@@ -26,9 +26,10 @@ def token_scope(request: Request, token: str) -> Scope:
         raise HTTPException(404, "this link does not exist or was revoked") from None
 
 
-@router.get("", response_class=models.HTML, summary="A shared album (read-only; view=timeline: by date; q: search)")
-def shared_album(request: Request, token: str, view: str = "", q: str = ""):
-    return album_page(request, token_scope(request, token), view, q)
+@router.get("", response_class=models.HTML, responses={303: {"description": "page past the last: the last page"}},
+            summary="A page of a shared album (read-only; view=timeline: by date; q: search; page: 1, 2, …)")
+def shared_album(request: Request, token: str, view: str = "", q: str = "", page: str = ""):
+    return album_page(request, token_scope(request, token), view, q, page)
 
 
 @router.get("/photos/{photo}", response_class=models.HTML, summary="A shared photo's viewer (read-only)")
@@ -36,9 +37,10 @@ def shared_photo(request: Request, token: str, photo: str):
     return photo_page(request, token_scope(request, token), photo)
 
 
-@router.get("/api/photos", response_model=list[models.PhotoOut], summary="A shared album's photos and states")
-def shared_photos_json(request: Request, token: str):
-    return album_photos(services(request), token_scope(request, token), language(request))
+@router.get("/api/photos", response_model=list[models.PhotoOut],
+            summary="A shared album's photos and states (page: one page of the album page, with its view and q)")
+def shared_photos_json(request: Request, token: str, view: str = "", q: str = "", page: str = ""):
+    return album_page_json(request, token_scope(request, token), view, q, page)
 
 
 @router.get("/api/photos/{photo}", response_model=models.PhotoOut, summary="A shared photo's state")

@@ -6,21 +6,27 @@ photo name it sends is looked up inside that one album: anything else is 404.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from email.utils import formatdate
 from typing import BinaryIO, Iterator
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from restore_dagster.date_hints import date_hint
 from restore_dagster.descriptions import Description, DescriptionError
+from restore_dagster.gallery import FolderGallery
 from restore_dagster.imaging import ImageError
 from restore_dagster.settings import COLORIZE_MODES, MODELS, NOISE_LEVELS, REPAIR_MODES, TONE_MODES
 from restore_dagster.viewer.album_colouriser import album_colouriser
+from restore_dagster.viewer.album_pages import (
+    PAGE_SIZE, NoSuchPage, Paging, PastTheEnd, album_descriptions_by_name, album_order, counted_descriptions, page_query,
+    requested_page,
+)
 from restore_dagster.viewer.colour_fix_edits import colour_fix_panel
 from restore_dagster.viewer.describing import (
-    description_json, file_name_hint, matches, safe_effective, suggestions, timeline,
+    description_json, file_name_hint, matches, safe_effective, suggestions, timeline, timeline_order,
 )
 from restore_dagster.viewer.framing_edits import framed_scan, framing_panel
 from restore_dagster.viewer.i18n import MESSAGES, translator
@@ -116,8 +122,9 @@ def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, r
 
 
 def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "",
-                 descriptions: dict[str, Description] | None = None) -> list[dict]:
-    """The album's photos as JSON; with ``query``, only those whose title, caption, place or names match."""
+                 descriptions: dict[str, Description] | None = None, view: str = "") -> list[dict]:
+    """The album's photos as JSON; with ``query``, only those whose title, caption, place or names match;
+    ``view="timeline"``: by date, as the timeline shows them."""
     photos = svc.library.photos(scope.album.folder)
     if descriptions is None:
         descriptions = album_descriptions(svc, photos)
@@ -125,6 +132,9 @@ def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "",
     described = {photo.filename: descriptions.get(photo.filename) or Description() for photo in photos}
     if query.strip():
         photos = [p for p in photos if matches(query, p.title, described[p.filename])]
+    if view == "timeline":
+        order = {name: i for i, name in enumerate(timeline_order([p.filename for p in photos], described))}
+        photos.sort(key=lambda p: order[p.filename])
     statuses = svc.states.statuses(photos)
     restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
     return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, described[photo.filename])
@@ -145,13 +155,17 @@ def own_description(svc: Services, photo: Photo) -> Description:
         return Description()
 
 
-def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
+def album_page(request: Request, scope: Scope, view: str = "", q: str = "", page: str = ""):
+    """One page of the album (album_pages.py): its photos only, with the whole album's counts."""
     svc = services(request)
     lang = language(request)
     view = "timeline" if view == "timeline" else "grid"
     q = q[:200]
-    descriptions = album_descriptions(svc, svc.library.photos(scope.album.folder))
-    photos = album_photos(svc, scope, lang, q, descriptions)
+    try:
+        names, descriptions, paging = _album_slice(svc, scope, svc.descriptions.snapshot(), view, q, page)
+    except PastTheEnd as exc:  # the last page, at its own address
+        return RedirectResponse(scope.base + page_query(view, q, exc.last), status_code=303)
+    photos = page_photos(svc, scope, names, lang, descriptions)
     groups = timeline(photos, descriptions, translator(lang)) if view == "timeline" else None
     share = svc.shares.token_for(scope.album.folder) if scope.can_edit else None
     try:
@@ -159,18 +173,64 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = ""):
     except DescriptionError:
         album_description = Description()
     album_hint = (date_hint(scope.album.title) or date_hint(scope.album.folder)) if scope.can_edit else None
+    links = {"page": lambda n: scope.base + page_query(view, q, n),
+             "status": scope.api + "/photos" + page_query(view, q, paging.page, always=True)}
     return render(request, "album.html", scope=scope, photos=photos, share_token=share,
                   max_upload_bytes=svc.max_upload_bytes, view=view, q=q, groups=groups,
                   album_description=album_description, album_hint=album_hint,
-                  colouriser=_colouriser(svc, scope, photos, q))
+                  colouriser=album_colouriser(svc, scope.album.folder) if scope.can_edit else None,
+                  paging=paging, links=links, counts=_album_counts(svc, scope, photos, paging, q))
 
 
-def _colouriser(svc: Services, scope: Scope, photos: list[dict], q: str) -> dict | None:
-    """The owner's colouriser form; the album's keys from the states just read when they are all there."""
-    if not scope.can_edit:
-        return None
-    keys = [p["key"] for p in photos if p["key"]] if not q.strip() else None
-    return album_colouriser(svc, scope.album.folder, keys)
+def album_page_json(request: Request, scope: Scope, view: str = "", q: str = "", page: str = "") -> list[dict]:
+    """The album's photos as JSON: all of them (no ``page``), or one page as the album page shows it."""
+    svc = services(request)
+    if page == "":
+        return album_photos(svc, scope, language(request), q[:200], view=view)
+    view = "timeline" if view == "timeline" else "grid"
+    try:
+        names, descriptions, paging = _album_slice(svc, scope, svc.descriptions.snapshot(), view, q[:200], page)
+    except PastTheEnd as exc:
+        raise HTTPException(404, f"no such page: there are {exc.last} page(s) of photos") from None
+    return page_photos(svc, scope, names, language(request), descriptions)
+
+
+def _album_slice(svc: Services, scope: Scope, snapshot, view: str, q: str, page: str):
+    """``(page's names, descriptions of at least those, Paging)``; PastTheEnd after the last page."""
+    try:
+        number = requested_page(page)
+    except NoSuchPage as exc:
+        raise HTTPException(404, str(exc)) from None
+    names, descriptions = album_order(svc.library, snapshot, scope.album.folder, q, view)
+    paging = Paging(number, len(names))
+    names = list(names[paging.start:paging.end])
+    if descriptions is None:  # album order: only this page's photos' descriptions are read
+        descriptions = album_descriptions_by_name(snapshot, scope.album.folder, names)
+    return names, descriptions, paging
+
+
+def page_photos(svc: Services, scope: Scope, names: list[str], lang: str,
+                descriptions: dict[str, Description]) -> list[dict]:
+    """The photos of ``names`` as JSON, in that order: a stat, a state and a description each."""
+    photos = svc.library.photos_named(scope.album.folder, names)
+    statuses = svc.states.statuses(photos)
+    # The page's restorations looked up by name: nothing is done for the rest of the album's.
+    restorations = svc.library.gallery.restorations(scope.album.folder, [FolderGallery.restoration_name(n) for n in names])
+    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, descriptions[photo.filename])
+            for photo in photos]
+
+
+def _album_counts(svc: Services, scope: Scope, photos: list[dict], paging: Paging, q: str) -> dict:
+    """The whole album's photo and restored counts. Restored comes from the album's card (album_cards.py),
+    made in the background when missing (None until then: "counting…"), except for an album that fits
+    on one page, whose states were all just read."""
+    total = len(svc.library.photo_names(scope.album.folder))
+    if paging.pages == 1 and not q.strip():
+        restored = sum(1 for p in photos if p["state"] in ("restored", "partial"))
+    else:
+        card = svc.album_cards.cards([scope.album], lambda photo: restoration_version(svc, photo), budget_s=0)
+        restored = card[scope.album.folder].restored
+    return {"photos": total, "restored": restored}
 
 
 def photo_page(request: Request, scope: Scope, filename: str):
@@ -180,8 +240,9 @@ def photo_page(request: Request, scope: Scope, filename: str):
     item = photo_json(svc, scope, photo, status, lang=language(request))
     describing = None
     if scope.can_edit:  # the form: the photo's own values, and what the album's other photos used
-        others = album_descriptions(svc, [p for p in svc.library.photos(scope.album.folder) if p.filename != photo.filename])
-        describing = {"own": own_description(svc, photo), "suggestions": suggestions(list(others.values())),
+        names = [name for name in svc.library.photo_names(scope.album.folder) if name != photo.filename]
+        others, counts = counted_descriptions(svc.descriptions.snapshot(), scope.album.folder, names)
+        describing = {"own": own_description(svc, photo), "suggestions": suggestions(others, counts),
                       "hint": file_name_hint(photo)}
     return render(
         request, "photo.html", scope=scope, photo=photo, item=item, describing=describing,
@@ -206,10 +267,14 @@ def _before_url(svc: Services, scope: Scope, photo: Photo, key: str | None) -> s
 
 
 def _neighbours(svc: Services, scope: Scope, photo: Photo) -> dict:
-    names = [p.filename for p in svc.library.photos(scope.album.folder)]
-    i = names.index(photo.filename)
+    """The previous and next photo in album order, whichever page shows them, and the album page
+    (in album order) that holds this photo, for the way back."""
+    names = svc.library.photo_names(scope.album.folder)  # sorted: found by bisection
+    i = bisect_left(names, photo.filename)
+    if i == len(names) or names[i] != photo.filename:  # not listed (it went a moment ago)
+        return {"previous": None, "next": None, "album": scope.base}
     link = lambda j: f"{scope.base}/photos/{quote(names[j], safe='')}" if 0 <= j < len(names) else None  # noqa: E731
-    return {"previous": link(i - 1), "next": link(i + 1)}
+    return {"previous": link(i - 1), "next": link(i + 1), "album": scope.base + page_query("", "", i // PAGE_SIZE + 1)}
 
 
 def photo_status_json(request: Request, scope: Scope, filename: str) -> dict:

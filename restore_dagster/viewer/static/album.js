@@ -42,15 +42,77 @@ function uploadOne(url, file, row, labels, split) {
   });
 }
 
+// The states of the pages "Show more" added below the first (their JSON URLs); see pollStates.
+const morePages = [];
+
+function replaceFrom(page, id) {
+  // This page's element `id` by the fetched page's own (gone when the fetched page has none).
+  const mine = document.getElementById(id);
+  const theirs = page.getElementById(id);
+  if (mine && theirs) mine.replaceWith(theirs);
+  else if (mine) mine.remove();
+}
+
 async function refreshGrid() {
-  // The server's own markup for the grid, so new cards look exactly like the others.
+  // The server's own markup for the grid, so new cards look exactly like the others; the counts and
+  // pager too (an upload can add a page). Pages added by "Show more" give way to the address's page.
   const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("grid");
   if (fresh) document.getElementById("grid").replaceWith(fresh);
+  morePages.length = 0;
+  ["album-summary", "page-range", "show-more", "pager"].forEach((id) => replaceFrom(page, id));
   const empty = document.getElementById("empty");
   if (empty && fresh && fresh.children.length) empty.remove();
+}
+
+async function showMore(link) {
+  // The next page's cards below these, without leaving the page; the link alone (no script) opens that page.
+  link.setAttribute("aria-busy", "true");
+  link.textContent = link.dataset.loading;
+  let page;
+  try {
+    const response = await fetch(link.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    page = new DOMParser().parseFromString(await response.text(), "text/html");
+  } catch (e) {
+    window.location.href = link.href;
+    return;
+  }
+  const grid = document.getElementById("grid");
+  const fresh = page.getElementById("grid");
+  if (!grid || !fresh) {
+    window.location.href = link.href;
+    return;
+  }
+  const items = Array.from(fresh.children);
+  // The timeline: a year that goes on from the last page gets no second heading.
+  const headings = grid.querySelectorAll(".timeline-heading");
+  const lastHeading = headings[headings.length - 1];
+  if (items.length && lastHeading && items[0].classList.contains("timeline-heading")
+      && items[0].textContent.trim() === lastHeading.textContent.trim()) items.shift();
+  grid.append(...items);
+  morePages.push(fresh.dataset.statusUrl);
+  const range = document.getElementById("page-range");
+  const freshRange = page.getElementById("page-range");
+  if (range && freshRange) {  // "Photos 1–400 of 20,000": from this page's first to the new last
+    range.querySelector("#page-range-text").textContent = range.dataset.template
+      .replace("{first}", range.dataset.first).replace("{last}", freshRange.dataset.last)
+      .replace("{total}", freshRange.dataset.total);
+  }
+  ["show-more", "pager"].forEach((id) => replaceFrom(page, id));
+  // A reload or the way back from a photo comes to the last page shown, not to the first.
+  window.history.replaceState(null, "", link.href);
+}
+
+function setupShowMore() {
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest("#load-more");
+    if (!link || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (link.getAttribute("aria-busy") !== "true") showMore(link);
+  });
 }
 
 function setupUpload() {
@@ -119,11 +181,14 @@ async function pollStates() {
   const busy = grid.querySelector('[data-state="waiting"], [data-state="processing"]');
   if (busy) {
     try {
-      const response = await fetch(grid.dataset.statusUrl, { headers: { Accept: "application/json" } });
-      if (response.ok) {
-        const labels = window.restore.stateLabels();
+      // The page's own photos' states (and those of the pages "Show more" added), never the whole album's.
+      const cards = new Map(Array.from(grid.querySelectorAll(".photo-card")).map((c) => [c.dataset.filename, c]));
+      const labels = window.restore.stateLabels();
+      for (const url of [grid.dataset.statusUrl, ...morePages]) {
+        const response = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!response.ok) continue;
         for (const photo of await response.json()) {
-          const card = Array.from(grid.children).find((c) => c.dataset.filename === photo.filename);
+          const card = cards.get(photo.filename);
           if (!card) continue;
           const badge = card.querySelector(".badge");
           const text = window.restore.badgeText(labels, photo);
@@ -142,5 +207,6 @@ async function pollStates() {
 
 document.addEventListener("DOMContentLoaded", () => {
   setupUpload();
+  setupShowMore();
   window.setTimeout(pollStates, 5000);
 });
