@@ -368,7 +368,7 @@ def _lowest_passing(
             start(middle)
             passes = _predict_passes(known(), middle, floors)
             after_low, after_high = (low, middle) if passes else (middle + 1, high)
-            if after_low < after_high:
+            if passes is not None and after_low < after_high:
                 start((after_low + after_high) // 2)
         if score(middle).meets(floors):
             high = middle
@@ -377,11 +377,11 @@ def _lowest_passing(
     return low if score(low).meets(floors) else None
 
 
-def _predict_passes(known: dict[int, Fidelity], quality: int, floors: Floors) -> bool:
+def _predict_passes(known: dict[int, Fidelity], quality: int, floors: Floors) -> bool | None:
     """Whether ``quality`` will meet the floors, read from the scores of the probes done: linearly
-    between the nearest probes below and above it, each measure on its own. With a probe on one side
-    only, its outcome says nothing about this one unless it is a pass below or a failure above
-    (scores rise with quality); with none, a pass is guessed (a coin toss, the first step only)."""
+    between the nearest probes below and above it, each measure on its own; from a pass below or a
+    failure above alone (scores rise with quality). None, no speculation, where nothing says: a
+    coin toss would waste a probe's CPU time half the time, which a busy machine pays for."""
     if quality in known:
         return known[quality].meets(floors)
     below = max((q for q in known if q < quality), default=None)
@@ -391,11 +391,11 @@ def _predict_passes(known: dict[int, Fidelity], quality: int, floors: Floors) ->
         lower, upper = known[below], known[above]
         return Fidelity(lower.screen + share * (upper.screen - lower.screen),
                         lower.detail + share * (upper.detail - lower.detail)).meets(floors)
-    if below is not None:
-        return known[below].meets(floors)  # a failure below leaves it open: guess it still fails
-    if above is not None:
-        return known[above].meets(floors)  # a pass above leaves it open: guess it passes too
-    return True
+    if below is not None and known[below].meets(floors):
+        return True
+    if above is not None and not known[above].meets(floors):
+        return False
+    return None
 
 
 def _decode(data: bytes) -> Image.Image:
