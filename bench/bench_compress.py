@@ -11,13 +11,27 @@ it keeps at 1:1 (``imaging.fidelity``), and ``grain kept``, the tests' independe
 over 32×32 blocks of the grain amplitude left; blotches are near 0). "before" is the screen floor
 alone (``detail_floor_1to1=0``), the choice the project made until now, timed with this code; the
 search's cost is the same measure plus one detail score per candidate.
+
+    flock /tmp/bench.lock .venv/bin/python bench/bench_compress.py --versus main --repeats 3
+
+``--versus REF`` times instead the compressed stage's search (``encode_for_web``, JPEG+WebP, the
+default floors, a download JPEG) with the encoder at git revision REF and with this checkout, side
+by side in one run, each repeat alternating old and new, on four 4K pictures: the film grain of 3
+and 6 levels, ``bench_imaging.py``'s white grain (σ 3) and the astronaut without grain (smooth).
+REF's ``encode.py``, ``fidelity.py`` and ``ssim.py`` are loaded from git into a temporary module.
+It prints each picture's choice (format, quality, bytes, and the download JPEG when the web file is
+not one), best wall and CPU seconds of each, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +41,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from restore_dagster.imaging import encode_smallest  # noqa: E402
+from restore_dagster.imaging import encode_for_web, encode_smallest  # noqa: E402
 from restore_dagster_tests.imaging.helpers import grain_kept, grainy_4k_scan  # noqa: E402
+
+# The modules of the search that --versus loads from git, in import order (each may import the ones before).
+SEARCH_MODULES = ("ssim", "fidelity", "encode")
 
 
 def timed(function, repeats: int):
@@ -50,6 +67,80 @@ def decoded(data: bytes) -> Image.Image:
         return image.convert("RGB")
 
 
+def search_at(revision: str, folder: Path):
+    """``encode_for_web`` as it is at git ``revision``: its search modules from git, in a temporary
+    package whose relative imports of them point at each other and the rest at this checkout's."""
+    package = folder / "search_at_revision"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in SEARCH_MODULES:
+        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:restore_dagster/imaging/{name}.py"],
+                                check=True, capture_output=True, text=True).stdout
+        lines = []
+        for line in source.splitlines(keepends=True):
+            if line.startswith("from .") and line.split()[1][1:] not in SEARCH_MODULES:
+                line = line.replace("from .", "from restore_dagster.imaging.", 1)
+            lines.append(line)
+        (package / f"{name}.py").write_text("".join(lines))
+    sys.path.insert(0, str(folder))
+    spec = importlib.util.find_spec("search_at_revision.encode")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.encode_for_web
+
+
+def versus_pictures() -> dict[str, Image.Image]:
+    import numpy as np
+    from skimage import data
+
+    smooth = Image.fromarray(data.astronaut()).resize((3840, 2560), Image.Resampling.LANCZOS)
+    # bench_imaging.py's restored_photo: per-pixel grain, the same on the three channels
+    white = np.random.default_rng(0).normal(0.0, 3.0, (2560, 3840, 1))
+    return {
+        "film grain 3 levels": grainy_4k_scan(3.0),
+        "film grain 6 levels": grainy_4k_scan(6.0),
+        "white grain σ 3 (bench_imaging.py)": Image.fromarray(
+            np.clip(np.asarray(smooth, dtype=np.float32) + white, 0, 255).astype(np.uint8), "RGB"),
+        "smooth (no grain)": smooth,
+    }
+
+
+def choice(encoding) -> str:
+    web = encoding.web
+    text = f"{web.format} q{web.quality}, {len(web.data):,} B"
+    if encoding.download is not web:
+        text += f" (+ JPEG q{encoding.download.quality}, {len(encoding.download.data):,} B)"
+    return text
+
+
+def versus(revision: str, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        old = search_at(revision, Path(folder))
+        pictures = versus_pictures()
+        print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())}; "
+              f"best of {repeats}, old and new alternating, `{revision}` vs this checkout\n")
+        print("| picture | code | choice | wall s | CPU s |")
+        print("| --- | --- | --- | ---: | ---: |")
+        for label, picture in pictures.items():
+            runs = {"old": [], "new": []}
+            results = {}
+            for _ in range(repeats):
+                for code, search in (("old", old), ("new", encode_for_web)):
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    results[code] = search(picture)
+                    runs[code].append((time.perf_counter() - wall, time.process_time() - cpu))
+            for code in ("old", "new"):
+                print(f"| {label} | {code} | {choice(results[code])} | {min(w for w, _ in runs[code]):.2f} | "
+                      f"{min(c for _, c in runs[code]):.2f} |", flush=True)
+            same = all((getattr(results['old'], part).format, getattr(results['old'], part).quality, getattr(results['old'], part).data)
+                       == (getattr(results['new'], part).format, getattr(results['new'], part).quality, getattr(results['new'], part).data)
+                       for part in ("web", "download"))
+            if not same:
+                print(f"| {label} | **choices differ** | | | |", flush=True)
+        print(f"\nload average after: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grain", default="3,6", help="grain amplitudes in grey levels, comma-separated")
@@ -58,9 +149,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--size", default="3840x2560", help="WIDTHxHEIGHT (the grain is added at this size)")
     parser.add_argument("--threads", type=int, default=None, help="OpenCV threads (cv2.setNumThreads)")
+    parser.add_argument("--versus", metavar="REF", help="time the stage's search at git REF and in this checkout (see above)")
     args = parser.parse_args()
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
+    if args.versus:
+        versus(args.versus, args.repeats)
+        return
     width, height = (int(value) for value in args.size.lower().split("x"))
     print("| grain | floor | formats | choice | bytes | wall s | CPU s | SSIM screen | detail 1:1 | grain kept |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -13,6 +13,16 @@ picture per format, instead of seven of the whole.
 
 ``encode_for_web`` adds a JPEG for downloads when the smallest file is a WebP or an AVIF: the
 lowest JPEG quality that meets the same floors, which the search has already found.
+
+The search uses both cores of a small machine without changing what it chooses (Pillow's encoders
+and decoders, OpenCV and NumPy release the GIL): the formats are searched side by side, each
+waiting for the formats listed before it only where the sequential search would have compared
+with them (the pruning); the whole picture's reference statistics are computed while the proxy is
+built; and each proxy bisection step also starts, on the other core, the step that follows if the
+probe's outcome is the one its neighbours' scores predict. The probes that decide are the
+sequential bisection's, so the qualities found are the same (the scores are not quite monotone in
+quality near the floor, so any other search order could land elsewhere); a wrong prediction only
+costs the speculative probe's CPU time.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from PIL import Image, ImageChops, features
@@ -27,6 +38,8 @@ from PIL import Image, ImageChops, features
 from .errors import EncodeError
 from .exif import JPEG_EXIF_LIMIT, restored_exif_bytes
 from .fidelity import DETAIL_FLOOR, SCREEN_FLOOR, Fidelity, FidelityReference, Floors
+from .sampling import area_scale
+from .ssim import SSIM_MAX_PIXELS
 
 # The search never goes below 40: under it, JPEG's 8×8 blocks and WebP's smearing show as soon as a
 # phone zooms in, which an SSIM measured at screen size cannot see. Above 95 a JPEG grows fast and
@@ -38,6 +51,9 @@ _TILE = 256
 # Pictures up to this many pixels are searched directly; larger ones through a mosaic of this size.
 _PROXY_PIXELS = 1_048_576
 _WEBP_MAX_SIDE = 16383
+# Encodes, decodes and scores run on this many threads: the 2 cores of the machine the 2 s target is
+# set for. One more would only let a speculative probe steal time from one that decides.
+_WORKERS = 2
 
 
 @dataclass
@@ -117,21 +133,38 @@ def encode_for_web(
     if image.mode == "RGB" and _exactly_grey(image):
         image = image.convert("L")  # JPEG then stores one channel instead of three; WebP has no grey mode
     floors = Floors(ssim_floor, detail_floor_1to1)
-    reference = FidelityReference(image)
-    proxy = _proxy(image, reference.screen_scale)
     metadata = _Metadata(exif, comment, icc_profile, image.size)
+    names = [name.upper() for name in formats]
+    # JPEG is searched even when not among the formats: it is the download, unless the web file is one.
+    searched = names + (["JPEG"] if download and "JPEG" not in names else [])
+    workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="encode")
+    searches = ThreadPoolExecutor(max_workers=len(searched), thread_name_prefix="encode-search")
+    try:
+        # The whole picture's statistics are only needed at the first full-size score: computed meanwhile.
+        reference = _PendingReference(workers.submit(FidelityReference, image))
+        proxy = _proxy(image, area_scale(image.size, SSIM_MAX_PIXELS))
+        outcomes: list[Future[_Outcome]] = []
+        for index, name in enumerate(searched):
+            if index >= len(names):  # the download: compared with nothing
+                beat = None
+            elif name == "JPEG" and download:  # searched through even when another format already won
+                beat = None
+            else:
+                beat = _SmallestSoFar(outcomes[:index], max_bytes)
+            outcomes.append(searches.submit(_best_for_format, _ENCODERS[name], image, reference, proxy, floors,
+                                            metadata, beat, workers))
+        results = [outcome.result() for outcome in outcomes]
+    finally:
+        # Speculative probes still running are of no use: they are left to finish, not waited for.
+        searches.shutdown(wait=False, cancel_futures=True)
+        workers.shutdown(wait=False, cancel_futures=True)
     passing: list[Encoded] = []
     failures: list[str] = []
     jpeg: Encoded | None = None
-    names = [name.upper() for name in formats]
-    for name in names:
-        smallest = min((len(encoded.data) for encoded in passing), default=None)
-        # JPEG is searched through even when another format already won: it is the download.
-        beat = smallest if (name != "JPEG" or not download) else None
-        outcome = _best_for_format(_ENCODERS[name], image, reference, proxy, floors, metadata, beat)
+    for name, outcome in zip(searched, results):
         if name == "JPEG":
             jpeg = outcome.encoded
-        if outcome.pruned:
+        if outcome.pruned or name not in names:
             continue
         if outcome.failure:
             failures.append(outcome.failure)
@@ -148,9 +181,35 @@ def encode_for_web(
     web = min(passing, key=lambda encoded: len(encoded.data))
     if not download or web.format == "JPEG":
         return WebEncoding(web, web)
-    if jpeg is None:
-        jpeg = _best_for_format(_Jpeg, image, reference, proxy, floors, metadata).encoded
     return WebEncoding(web, jpeg)
+
+
+class _PendingReference:
+    """The whole picture's :class:`FidelityReference`, still being computed on a worker: scoring waits for it."""
+
+    def __init__(self, future: Future[FidelityReference]) -> None:
+        self._future = future
+
+    def score(self, candidate: Image.Image) -> Fidelity:
+        return self._future.result().score(candidate)
+
+
+class _SmallestSoFar:
+    """The bytes a format must beat, as the sequential search knew them: the smallest file, within the
+    byte cap, of the formats listed before it. Asked only when a format is about to be pruned, so a
+    slow format's search waits for the earlier ones only there (JPEG, listed first, is by then done)."""
+
+    def __init__(self, earlier: list[Future[_Outcome]], max_bytes: int) -> None:
+        self._earlier = earlier
+        self._max_bytes = max_bytes
+
+    def __call__(self) -> int | None:
+        sizes = []
+        for future in self._earlier:
+            outcome = future.result()
+            if not outcome.pruned and not outcome.failure and len(outcome.encoded.data) <= self._max_bytes:
+                sizes.append(len(outcome.encoded.data))
+        return min(sizes, default=None)
 
 
 @dataclass
@@ -203,14 +262,16 @@ _PRUNE_MARGIN = 1.3
 def _best_for_format(
     encoder: type[_Jpeg] | type[_Webp] | type[_Avif],
     image: Image.Image,
-    reference: FidelityReference,
+    reference: FidelityReference | _PendingReference,
     proxy: _Proxy,
     floors: Floors,
     metadata: _Metadata,
-    beat: int | None = None,
+    beat: int | None | Callable[[], int | None] = None,
+    workers: ThreadPoolExecutor | None = None,
 ) -> _Outcome:
     """The lowest passing quality's full encoding; ``pruned`` when the proxy predicts more than
-    :data:`_PRUNE_MARGIN` times ``beat`` bytes (the smallest file found so far) for it.
+    :data:`_PRUNE_MARGIN` times ``beat`` bytes (the smallest file found so far, or a function that
+    waits for it) for it.
 
     1. Bisect the quality on the proxy. 2. Encode the whole picture there: the difference between
     its scores and the proxy's is the proxy's bias on this picture. 3. Bisect the proxy again
@@ -218,6 +279,9 @@ def _best_for_format(
     still falls short, bisect on the whole picture between it and the lowest quality known to pass.
     Usually two full encodes, rarely more than four. At 1:1 the proxy's tiles are a sample of the
     same measure, so its bias there is small and the second guess is often the first.
+
+    With ``workers``, the proxy probes run on them, each bisection step starting the probe that
+    would follow its predicted outcome alongside (see :func:`_lowest_passing`).
     """
     name = encoder.name
     low, high = QUALITY_RANGE
@@ -225,16 +289,28 @@ def _best_for_format(
         # Nothing to encode: a placeholder outcome whose failure the caller reports.
         placeholder = Encoded(b"", name, high, 0.0, 0.0, image.width, image.height)
         return _Outcome(placeholder, f"{name}: {image.width}×{image.height} exceeds {name}'s {encoder.max_side}-pixel side limit")
-    proxy_scores: dict[int, Fidelity] = {}
-    proxy_bytes: dict[int, int] = {}
+    probes: dict[int, Future[tuple[int, Fidelity]]] = {}
     full: dict[int, tuple[bytes, Fidelity]] = {}
 
+    def probe(quality: int) -> tuple[int, Fidelity]:
+        data = encoder.encode(proxy.image, quality)
+        return len(data), proxy.reference.score(_decode(data))
+
+    def start_probe(quality: int) -> None:
+        if quality not in probes:
+            if workers is None:
+                probes[quality] = done = Future()
+                done.set_result(probe(quality))
+            else:
+                probes[quality] = workers.submit(probe, quality)
+
     def proxy_score(quality: int) -> Fidelity:
-        if quality not in proxy_scores:
-            data = encoder.encode(proxy.image, quality)
-            proxy_bytes[quality] = len(data)
-            proxy_scores[quality] = proxy.reference.score(_decode(data))
-        return proxy_scores[quality]
+        start_probe(quality)
+        return probes[quality].result()[1]
+
+    def known_scores() -> dict[int, Fidelity]:
+        """The probes finished so far: what a prediction may use without waiting."""
+        return {quality: future.result()[1] for quality, future in list(probes.items()) if future.done()}
 
     def full_score(quality: int) -> Fidelity:
         if quality not in full:
@@ -242,14 +318,16 @@ def _best_for_format(
             full[quality] = data, reference.score(_decode(data))
         return full[quality][1]
 
-    first = _lowest_passing(proxy_score, floors, low, high) or high
+    speculate = (start_probe, known_scores) if workers is not None else None
+    first = _lowest_passing(proxy_score, floors, low, high, speculate) or high
     if beat is not None and proxy.image is not image:
+        smallest = beat() if callable(beat) else beat
         proxy_score(first)  # (already scored by the bisection; this makes sure its size is known)
-        predicted = proxy_bytes[first] * (image.width * image.height) / (proxy.image.width * proxy.image.height)
-        if predicted > _PRUNE_MARGIN * beat:
+        predicted = probes[first].result()[0] * (image.width * image.height) / (proxy.image.width * proxy.image.height)
+        if smallest is not None and predicted > _PRUNE_MARGIN * smallest:
             return _Outcome(None, f"{name}: about {predicted:,.0f} bytes predicted at quality {first}", pruned=True)
     bias = full_score(first).minus(proxy_score(first))
-    second = _lowest_passing(proxy_score, floors.lowered(bias), low, high) or high
+    second = _lowest_passing(proxy_score, floors.lowered(bias), low, high, speculate) or high
     if full_score(second).meets(floors):
         quality = second
     else:
@@ -267,17 +345,57 @@ def _best_for_format(
     return _Outcome(encoded, failure)
 
 
-def _lowest_passing(score: Callable[[int], Fidelity], floors: Floors, low: int, high: int) -> int | None:
-    """The lowest quality in [low, high] meeting the floors, assuming scores rise with quality; None if none does."""
+def _lowest_passing(
+    score: Callable[[int], Fidelity],
+    floors: Floors,
+    low: int,
+    high: int,
+    speculate: tuple[Callable[[int], None], Callable[[], dict[int, Fidelity]]] | None = None,
+) -> int | None:
+    """The lowest quality in [low, high] meeting the floors, assuming scores rise with quality; None if none does.
+
+    With ``speculate`` (a function starting a probe without waiting, and one returning the scores
+    known so far), each step also starts the next step's probe on the side its predicted outcome
+    leads to, so that two steps take the time of one when the prediction holds. The steps taken,
+    and so the answer, are the plain bisection's whatever the predictions.
+    """
     if low > high:
         return None
     while low < high:
         middle = (low + high) // 2
+        if speculate is not None:
+            start, known = speculate
+            start(middle)
+            passes = _predict_passes(known(), middle, floors)
+            after_low, after_high = (low, middle) if passes else (middle + 1, high)
+            if passes is not None and after_low < after_high:
+                start((after_low + after_high) // 2)
         if score(middle).meets(floors):
             high = middle
         else:
             low = middle + 1
     return low if score(low).meets(floors) else None
+
+
+def _predict_passes(known: dict[int, Fidelity], quality: int, floors: Floors) -> bool | None:
+    """Whether ``quality`` will meet the floors, read from the scores of the probes done: linearly
+    between the nearest probes below and above it, each measure on its own; from a pass below or a
+    failure above alone (scores rise with quality). None, no speculation, where nothing says: a
+    coin toss would waste a probe's CPU time half the time, which a busy machine pays for."""
+    if quality in known:
+        return known[quality].meets(floors)
+    below = max((q for q in known if q < quality), default=None)
+    above = min((q for q in known if q > quality), default=None)
+    if below is not None and above is not None:
+        share = (quality - below) / (above - below)
+        lower, upper = known[below], known[above]
+        return Fidelity(lower.screen + share * (upper.screen - lower.screen),
+                        lower.detail + share * (upper.detail - lower.detail)).meets(floors)
+    if below is not None and known[below].meets(floors):
+        return True
+    if above is not None and not known[above].meets(floors):
+        return False
+    return None
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -315,7 +433,7 @@ class _Jpeg:
                 options["comment"] = metadata.comment.encode("utf-8")
             if metadata.icc_profile:
                 options["icc_profile"] = metadata.icc_profile
-        image.save(buffer, "JPEG", **options)
+        _own_copy(image).save(buffer, "JPEG", **options)
         return buffer.getvalue()
 
 
@@ -334,7 +452,7 @@ class _Webp:
                 options["exif"] = exif
             if metadata.icc_profile:
                 options["icc_profile"] = metadata.icc_profile
-        (image if image.mode == "RGB" else image.convert("RGB")).save(buffer, "WEBP", **options)
+        (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "WEBP", **options)
         return buffer.getvalue()
 
 
@@ -356,11 +474,17 @@ class _Avif:
                 options["exif"] = exif
             if metadata.icc_profile:
                 options["icc_profile"] = metadata.icc_profile
-        (image if image.mode == "RGB" else image.convert("RGB")).save(buffer, "AVIF", **options)
+        (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "AVIF", **options)
         return buffer.getvalue()
 
 
 _ENCODERS = {"JPEG": _Jpeg, "WEBP": _Webp, "AVIF": _Avif}
+
+
+def _own_copy(image: Image.Image) -> Image.Image:
+    """A copy to save from: ``Image.save`` keeps its options on the image object (``encoderinfo``), so
+    two threads saving one image at once would swap qualities. A copy costs about 1 % of an encode."""
+    return image.copy()
 
 
 def _exactly_grey(image: Image.Image) -> bool:

@@ -57,6 +57,7 @@ class SsimReference:
         self._x = self._plane(reference)
         self._mu_x = _blur(self._x)
         self._var_x = _blur(self._x * self._x) - self._mu_x * self._mu_x
+        self._mu_x_squared = self._mu_x**2
 
     def _plane(self, image: Image.Image | np.ndarray) -> np.ndarray:
         grey = image if isinstance(image, np.ndarray) else luma(image)
@@ -68,12 +69,30 @@ class SsimReference:
         if size != self.size:
             raise ValueError(f"ssim: image sizes differ: {self.size[0]}×{self.size[1]} vs {size[0]}×{size[1]}")
         y = self._plane(candidate)
+        # The reference formula, (2·μx·μy + C1)(2·σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)), computed
+        # in place to spare a dozen temporary planes per candidate: the same operations on the same
+        # values in the same order (doubling is exact), so the same number to the last bit.
         mu_y = _blur(y)
-        var_y = _blur(y * y) - mu_y * mu_y
-        cov = _blur(self._x * y) - self._mu_x * mu_y
-        numerator = (2 * self._mu_x * mu_y + _C1) * (2 * cov + _C2)
-        denominator = (self._mu_x**2 + mu_y**2 + _C1) * (self._var_x + var_y + _C2)
-        return float(_inner(numerator / denominator).mean())
+        mu_xy = self._mu_x * mu_y
+        product = y * y
+        var_y = _blur(product)
+        var_y -= np.multiply(mu_y, mu_y, out=mu_y)  # μy² (μy itself is not needed any more)
+        np.multiply(self._x, y, out=product)
+        cov = _blur(product)
+        cov -= mu_xy
+        numerator = mu_xy
+        numerator *= 2
+        numerator += _C1
+        cov *= 2
+        cov += _C2
+        numerator *= cov
+        denominator = np.add(self._mu_x_squared, mu_y, out=cov)  # μx² + μy²
+        denominator += _C1
+        var_y += self._var_x  # (σy² + σx² is σx² + σy²: addition commutes exactly)
+        var_y += _C2
+        denominator *= var_y
+        numerator /= denominator
+        return float(_inner(numerator).mean())
 
 
 def ssim(a: Image.Image, b: Image.Image) -> float:
