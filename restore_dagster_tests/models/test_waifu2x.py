@@ -136,7 +136,11 @@ def test_each_cpu_path_matches_ncnn_reference(
     model = waifu2x.load_upphoto(noise_level, device=CPU, winograd=winograd)
     expected = Image.open(FIXTURES / f"ncnn_upphoto_noise{noise_level}.png").convert("RGB")
     result = waifu2x.upscale_2x(photo, noise_level, model=model)
-    assert np.abs(pixels(result) - pixels(expected)).max() <= 1
+    difference = np.abs(pixels(result) - pixels(expected))
+    assert difference.max() <= 1
+    # Measured: 0.005-0.009% of values differ by 1 on either path. Rounding conv3-6's outputs to fp16
+    # still stays within 1 level but makes it 1.2-1.5% (bf16: 9-12%): drift shows here first.
+    assert np.count_nonzero(difference) <= difference.size * 1e-3
     if winograd:
         tiles = waifu2x.count_tiles(photo.height, photo.width, waifu2x._first_tile(None, torch.device(CPU), torch.float32, model))
         layers = {(128, 64, 3, 3), (128, 128, 3, 3), (256, 128, 3, 3), (64, 32, 3, 3)}
