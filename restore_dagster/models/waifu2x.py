@@ -287,7 +287,8 @@ def load_upphoto(
     model.requires_grad_(False)
     model = model.to(device=device, dtype=inference_dtype(device), memory_format=torch.channels_last).eval()
     if model.winograd:  # NNPACK reads NCHW weights: keep them so rather than convert on every call
-        for conv in (model.conv1, model.conv2, model.conv3, model.conv4, model.conv5, model.conv6)[FIRST_WINOGRAD_LAYER:]:
+        convs = (model.conv1, model.conv2, model.conv3, model.conv4, model.conv5, model.conv6)
+        for conv in convs[FIRST_WINOGRAD_LAYER:]:
             conv.weight.data = conv.weight.data.contiguous()
     return model
 
