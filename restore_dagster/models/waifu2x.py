@@ -134,7 +134,6 @@ class UpConv7(nn.Module):
     parameters but is computed as one 2×2 convolution into the four sub-pixel phases: the same sums,
     and about 3× faster on the CPU than oneDNN's transposed convolution (measured).
 
-
     With ``winograd`` set, fp32 CPU inputs go through NNPACK's Winograd for conv3–conv6
     (:mod:`restore_dagster.models.waifu2x_winograd`); any other input, and any layer NNPACK fails
     on, takes the ordinary convolution. Both ways stay within 1 grey level of the reference.
