@@ -1,7 +1,7 @@
 """Which way the CPU computes UpPhoto's wide 3×3 convolutions: oneDNN, or NNPACK's Winograd F(6×6, 3×3).
 
 Neither wins everywhere (``bench/bench_waifu2x.py --conv-options``, BENCHMARKS.md): on a 2-core AMD
-EPYC with AVX2 only, NNPACK's Winograd makes a whole 2× pass about 1.5× faster than oneDNN; on an
+EPYC with AVX2 only, NNPACK's Winograd makes a whole 2× pass 1.3–1.8× faster than oneDNN; on an
 Intel Sapphire Rapids, where oneDNN runs AVX-512 kernels and NNPACK has AVX2 ones only, the two tie.
 The CPU's name or flags do not say which side a machine is on (a Zen 4 has AVX-512 and still gained
 3× from NNPACK in DeOldify), so the process measures once: one conv5-shaped layer (128 → 128
