@@ -3,8 +3,9 @@
 The host-only stages (``scanned``, ``toned``, ``compressed``, ``published``: those that never take
 the ``gpu`` resource) spend their time in Pillow's decoders and encoders, NumPy and OpenCV, which
 release the GIL while they work: threads of this one process spread a batch's photos over the
-cores (bench/bench_host_workers.py measured threads as fast as processes), and keep what a process
-pool would lose: the stage images handed over in memory (stage_io.STAGE_IMAGES), the step's log,
+cores (1.53× through the host stages with 2 workers on 2 cores, bench/bench_album.py; threads and
+processes within the load's noise of each other, bench/bench_host_workers.py), and keep what a
+process pool would lose: the stage images handed over in memory (stage_io.STAGE_IMAGES), the step's log,
 the background writer and the stop checkpoint. The GPU stages stay one photo at a time: the ``gpu``
 pool gives a step the device, and a batch loads its models once.
 
