@@ -225,6 +225,6 @@ def test_a_stop_lets_the_photos_in_flight_finish_and_starts_no_other(layout, res
     for key in ("al/p2", "al/p3"):  # never started: nothing written, nothing failed
         assert read_record(layout, "scanned", key) is None and read_failure(layout, key) is None
         assert not list((layout.root / "stages" / "scanned" / "al").glob(f"{key.split('/')[1]}*"))
-    leftovers = [p for p in (layout.root / "stages").rglob("*") if p.is_file() and not p.suffix in (".png", ".json", ".exif")]
+    leftovers = [p for p in (layout.root / "stages").rglob("*") if p.is_file() and p.suffix not in (".png", ".json", ".exif")]
     assert leftovers == []  # no temporary file of a half-written output
     assert not list((layout.state / DIRNAME).glob("*.json"))
