@@ -27,6 +27,12 @@ reported beside, not in, the wall time.
 ``--mode before`` runs the pipeline as it was before the stage I/O work (every stage file a PNG,
 encoded and written before the next photo starts, every upstream image decoded from its file);
 ``--mode after`` as it is; ``--mode both`` (default) one after the other in fresh storage roots.
+
+``--host-workers 1,2`` runs the album once per value of ``$RESTORE_HOST_WORKERS`` (photos a host-only
+stage works on at once) and prints the host stages' step times side by side. ``--host-only`` takes
+the networks out, to time the host stages on a machine without a GPU at a real scan size: repair and
+colourisation off (settings), waifu2x replaced by a Lanczos resize to its planned size; the host
+stages get the same inputs' sizes (a 4K image in ``compressed``) as with the networks.
 """
 from __future__ import annotations
 
@@ -59,10 +65,10 @@ class Clock:
         self.seconds = defaultdict(float)
         self.background = defaultdict(float)
         self.stage = "-"
-        self.foreground = threading.get_ident()  # the thread running the photos; others are the writers
         self.in_step = self.in_process = False
         self.free_outside_process = defaultdict(float)  # free memory in a step, between its photos
         self._local = threading.local()
+        self.lock = threading.Lock()
 
     def wrap(self, category: str, function, background: bool = False):
         clock = self
@@ -80,8 +86,12 @@ class Clock:
                 nested = stack.pop()
                 if stack:
                     stack[-1] += spent
-                table = clock.background if background or threading.get_ident() != clock.foreground else clock.seconds
-                table[(clock.stage, category)] += spent - nested
+                # The stage writer's threads are in the background; the photos' threads (one, or a
+                # host stage's workers) are not.
+                writer = threading.current_thread().name.startswith("stage-writer")
+                table = clock.background if background or writer else clock.seconds
+                with clock.lock:
+                    table[(clock.stage, category)] += spent - nested
 
         return timed
 
@@ -147,15 +157,16 @@ def install_clock(clock: Clock, monkey: contextlib.ExitStack) -> dict:
             wrapped = host(original)
 
             def run(job):
-                clock.stage, clock.foreground = stage, threading.get_ident()
+                clock.stage = stage
                 clock.in_process = True
                 start = time.perf_counter()
                 try:
                     return wrapped(job)
                 finally:
                     clock.in_process = False
-                    processes[stage] += time.perf_counter() - start
-                    photos[stage] += 1
+                    with clock.lock:
+                        processes[stage] += time.perf_counter() - start
+                        photos[stage] += 1
             return run
         patch(module, function, process)
 
@@ -202,6 +213,24 @@ def use_before_mode(monkey: contextlib.ExitStack) -> None:
     monkey.callback(restore)
 
 
+def use_host_only(monkey: contextlib.ExitStack) -> None:
+    """waifu2x replaced by a Lanczos resize to the size it would reach (repair and colour are off by settings)."""
+    from restore_dagster.models import waifu2x
+
+    real = waifu2x.upscale_to
+
+    def resize(image, long_side=3840, noise_level=0, device=None, tile=None, model=None, progress=None, *,
+               max_pixels=None, max_magnification=None):
+        plan = waifu2x.plan_upscale(image.size, long_side, max_magnification)
+        return image.convert("RGB").resize(plan.final_size, Image.Resampling.LANCZOS)
+
+    waifu2x.upscale_to = resize
+    monkey.callback(lambda: setattr(waifu2x, "upscale_to", real))
+
+
+HOST_STAGES = ("scanned", "toned", "compressed", "published")
+
+
 def scan(width: int, height: int, seed: int) -> Image.Image:
     """A black-and-white print: shapes, a vignette, film grain, a little fog (so tone has work)."""
     rng = np.random.default_rng(seed)
@@ -232,7 +261,8 @@ def weights(folder: Path) -> dict[str, str]:
     return {"artistic_weights": str(artistic), "scratch_weights": str(scratch), "lama_weights": str(lama)}
 
 
-def run_album(mode: str, photos: int, size: tuple[int, int], device: str, weight_files: dict, settings: dict) -> dict:
+def run_album(mode: str, photos: int, size: tuple[int, int], device: str, weight_files: dict, settings: dict,
+              host_workers: int | None = None, host_only: bool = False) -> dict:
     from restore_dagster.assets import stage_io
     from restore_dagster.config import Layout
     from restore_dagster.instance import get_instance
@@ -255,6 +285,10 @@ def run_album(mode: str, photos: int, size: tuple[int, int], device: str, weight
                      "gpu": GpuResource(device=device, download_weights=False, **weight_files)}
         if mode == "before":
             use_before_mode(monkey)
+        if host_only:
+            use_host_only(monkey)
+        if host_workers is not None:
+            os.environ["RESTORE_HOST_WORKERS"] = str(host_workers)
         stage_io.STAGE_IMAGES.clear()
         clock = Clock()
         times = install_clock(clock, monkey)
@@ -266,7 +300,8 @@ def run_album(mode: str, photos: int, size: tuple[int, int], device: str, weight
             run = execute(instance, resources, requests[0])
             wall = time.perf_counter() - start
             published = len(materialized(instance, "published"))
-        return {"mode": mode, "wall": wall, "success": run.success, "published": published, "clock": clock, **times}
+        label = mode if host_workers is None else f"{mode}, {host_workers} host worker(s)"
+        return {"mode": label, "wall": wall, "success": run.success, "published": published, "clock": clock, **times}
 
 
 def report(result: dict, photos: int) -> float:
@@ -279,8 +314,11 @@ def report(result: dict, photos: int) -> float:
     totals = defaultdict(float)
     for stage in ("scanned", "repaired", "toned", "upscaled", "colorized", "compressed", "published"):
         row = {c: clock.seconds[(stage, c)] for c in CATEGORIES}
-        # In the step, outside the photos' processing and the clean-up between them.
+        # In the step, outside the photos' processing and the clean-up between them; not known when
+        # a host stage's photos overlapped (their times add up to more than the step's).
         overhead = steps[stage] - processes[stage] - clock.free_outside_process[stage]
+        if overhead < 0:
+            overhead = 0.0
         background = sum(v for (s, _), v in clock.background.items() if s == stage)
         for c, v in row.items():
             totals[c] += v
@@ -308,9 +346,14 @@ def main() -> None:
     parser.add_argument("--mode", default="both", choices=["before", "after", "both"])
     parser.add_argument("--long-side", type=int, default=None, help="default: the project's (3840)")
     parser.add_argument("--repair", default=None, choices=["auto", "on", "off"], help="default: the project's (auto)")
+    parser.add_argument("--host-workers", default="", help="e.g. 1,2: one album run per RESTORE_HOST_WORKERS value")
+    parser.add_argument("--host-only", action="store_true", help="no networks: repair and colour off, waifu2x a resize")
     args = parser.parse_args()
     size = tuple(map(int, args.size.split("x")))
     settings = {k: v for k, v in {"long_side": args.long_side, "repair": args.repair}.items() if v is not None}
+    if args.host_only:
+        settings.update(repair="off", colorize="off")
+    workers = [int(n) for n in args.host_workers.split(",") if n.strip()] or [None]
     import torch
 
     from restore_dagster.resources.gpu import pick_device
@@ -323,10 +366,26 @@ def main() -> None:
           + (f", {torch.cuda.get_device_name()}" if device.startswith("cuda") else ""))
     weight_files = weights(Path(tempfile.gettempdir()) / "restore_dagster_bench_album_weights")
     modes = ["before", "after"] if args.mode == "both" else [args.mode]
+    results = []
     for mode in modes:
-        result = run_album(mode, args.photos, size, device, weight_files, settings)
-        report(result, args.photos)
-        print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+        for count in workers:
+            result = run_album(mode, args.photos, size, device, weight_files, settings, count, args.host_only)
+            report(result, args.photos)
+            results.append(result)
+            print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+    if len(workers) > 1:
+        side_by_side(results, args.photos)
+
+
+def side_by_side(results: list[dict], photos: int) -> None:
+    """The host stages' step wall times per run, and the photos per second through them."""
+    print(f"\n## host stages side by side ({photos} photos)")
+    print("| run | " + " | ".join(f"{stage} s" for stage in HOST_STAGES) + " | host stages s | photos/s through them | run wall s |")
+    print("|---|" + "---|" * (len(HOST_STAGES) + 3))
+    for result in results:
+        steps = [result["steps"][stage] for stage in HOST_STAGES]
+        print(f"| {result['mode']} | " + " | ".join(f"{s:.2f}" for s in steps) +
+              f" | {sum(steps):.2f} | {photos / sum(steps):.2f} | {result['wall']:.1f} |")
 
 
 if __name__ == "__main__":

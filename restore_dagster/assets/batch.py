@@ -6,19 +6,25 @@ materialization per photo, each with its own metadata. When some failed, the suc
 reported as materializations of their own partitions and the step then fails naming the broken
 photos, so the UI shows exactly which partitions failed; the sensor carries the successful ones on
 to the next stages in a follow-up run, and a failed one can be re-materialized alone.
+
+A host-only stage (one that does not take the ``gpu`` resource) works on several photos at once, on
+threads (``$RESTORE_HOST_WORKERS``, host_workers.py); a GPU stage on one at a time. Either way the
+photos' outcomes are handed over in the batch's order on the step's own thread, where records and
+failures are written, and a stop starts no new photo.
 """
 from __future__ import annotations
 
 import time
 import traceback
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import dagster as dg
 
-from restore_dagster.assets.stage_io import STAGE_IMAGES, StageWriter, write_stage_image
+from restore_dagster.assets.host_workers import host_workers
+from restore_dagster.assets.stage_io import STAGE_IMAGES, WRITER_THREADS, StageWriter, write_stage_image
 from restore_dagster.config import TOUCHUP_STAGES, Layout
 from restore_dagster.descriptions import DescriptionStore
 from restore_dagster.files import atomic_copy
@@ -135,6 +141,22 @@ class _Pending:
 
 
 @dataclass
+class _Failed:
+    """A photo whose processing failed: why, told as text, so that no frame (and none of the tensors
+    its locals hold) outlives the photo while the failure waits to be recorded."""
+
+    key: str
+    entry: PhotoEntry | None
+    stored: PhotoSettings | None
+    reason: str
+    trace: str
+
+    @classmethod
+    def of(cls, key: str, entry: PhotoEntry | None, stored: PhotoSettings | None, exc: BaseException) -> "_Failed":
+        return cls(key, entry, stored, _reason(exc), "".join(traceback.format_exception(exc, limit=6)))
+
+
+@dataclass
 class StageOutput:
     file: Path | None
     record: dict[str, Any]  # plain JSON kept beside the output for later stages and the catalogue
@@ -159,15 +181,18 @@ def run_stage(
     failed: dict[str, str] = {}
 
     keys = context.partition_keys
-    writer = StageWriter()
+    # A GPU stage works on one photo at a time: the "gpu" pool gives its step the device and the
+    # batch's models are loaded once. A host-only stage works on several (host_workers.py).
+    workers = 1 if gpu is not None else min(host_workers(), max(1, len(keys)))
+    writer = StageWriter(threads=max(WRITER_THREADS, workers))
     pending: list[_Pending] = []
 
-    def fail(key: str, entry: PhotoEntry | None, stored: PhotoSettings | None, exc: BaseException) -> None:
-        reason = _reason(exc)
-        failed[key] = reason
+    def fail(failure: _Failed) -> None:
+        failed[failure.key] = failure.reason
+        entry, stored = failure.entry, failure.stored
         fingerprint = _fingerprint(layout, stage, entry, stored) if entry and stored else ""
-        record_failure(layout, key, stage, fingerprint, reason, context.run_id)
-        context.log.error(f"{stage} {key} failed: {reason}\n{''.join(traceback.format_exception(exc, limit=6))}")
+        record_failure(layout, failure.key, stage, fingerprint, failure.reason, context.run_id)
+        context.log.error(f"{stage} {failure.key} failed: {failure.reason}\n{failure.trace}")
 
     def finish(item: _Pending) -> None:
         """The photo's record, once its files are on disk; a failed write fails the photo."""
@@ -186,41 +211,54 @@ def run_stage(
             done[item.key] = out
             context.log.info(f"{stage} {item.key}: done in {record['seconds']:.2f}s")
         except Exception as exc:  # one broken photo must not fail or lose the others
-            fail(item.key, item.entry, item.stored, exc)
+            fail(_Failed.of(item.key, item.entry, item.stored, exc))
 
     def finish_ready(block: bool) -> None:
         # In order: a photo's record is written once its writes are done, the next one's after it.
         while pending and (block or all(w.done() for w in pending[0].writes)):
             finish(pending.pop(0))
 
+    def process_photo(number: int, key: str) -> _Pending | _Failed:
+        """One photo processed (on a worker thread in a host-only stage); its record waits in ``pending``."""
+        started = time.perf_counter()
+        progress = PhotoProgress(layout.state, stage, key, number, len(keys), context.run_id, context.log)
+        progress.start()
+        entry, stored = registry.photos.get(key), None
+        try:
+            if entry is None:
+                raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
+            stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
+            touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
+            job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log,
+                           progress, writer)
+            out = process(job)
+            # The stage's own time; its files' encoding overlaps the next photo and is not in it.
+            seconds = round(time.perf_counter() - started, 3)
+            record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
+            if overrides:
+                record["one_off_overrides"] = overrides
+            return _Pending(key, entry, stored, out, record, job.writes, job.stale)
+        except Exception as exc:  # one broken photo must not fail or lose the others
+            return _Failed.of(key, entry, stored, exc)
+        finally:
+            progress.clear()
+            if gpu is not None:
+                gpu.free_memory(context.log, label=f"{stage} {key}")
+
+    def hand_over(outcome: _Pending | _Failed) -> None:
+        if isinstance(outcome, _Failed):
+            fail(outcome)
+        else:
+            pending.append(outcome)
+        finish_ready(block=False)
+
     try:
-        for number, key in enumerate(keys, start=1):
-            checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) ends the step between photos
-            started = time.perf_counter()
-            progress = PhotoProgress(layout.state, stage, key, number, len(keys), context.run_id, context.log)
-            progress.start()
-            entry, stored = registry.photos.get(key), None
-            try:
-                if entry is None:
-                    raise KeyError(f"{key}: not in the photo registry (its original was removed from the gallery?)")
-                stored = settings_store.get(key, stored_overrides)  # a hand-edited, invalid value fails this photo only
-                touchup = touchup_path(layout, stage, key) if stage in TOUCHUP_STAGES else None
-                job = PhotoJob(key, entry, stored.updated(**overrides), layout, touchup, storage, gpu, context.log,
-                               progress, writer)
-                out = process(job)
-                # The stage's own time; its files' encoding overlaps the next photo and is not in it.
-                seconds = round(time.perf_counter() - started, 3)
-                record = {**out.record, "seconds": seconds, "touched_up": touchup is not None, "run_id": context.run_id}
-                if overrides:
-                    record["one_off_overrides"] = overrides
-                pending.append(_Pending(key, entry, stored, out, record, job.writes, job.stale))
-            except Exception as exc:  # one broken photo must not fail or lose the others
-                fail(key, entry, stored, exc)
-            finally:
-                progress.clear()
-                if gpu is not None:
-                    gpu.free_memory(context.log, label=f"{stage} {key}")
-            finish_ready(block=False)
+        if workers == 1:
+            for number, key in enumerate(keys, start=1):
+                checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) ends the step between photos
+                hand_over(process_photo(number, key))
+        else:
+            _process_concurrently(keys, workers, f"{stage}-photo", process_photo, hand_over)
     finally:
         writer.close()  # every write lands (or fails) before the step ends, even when it is stopped
         finish_ready(block=True)
@@ -240,6 +278,56 @@ def run_stage(
         metadata={"failed": dg.MetadataValue.json(failed), "succeeded": dg.MetadataValue.json(sorted(done))},
         allow_retries=False,
     )
+
+
+def _process_concurrently(
+    keys: list[str],
+    workers: int,
+    name: str,
+    process_photo: Callable[[int, str], _Pending | _Failed],
+    hand_over: Callable[[_Pending | _Failed], None],
+) -> None:
+    """``process_photo(number, key)`` for every key, ``workers`` photos at a time on threads, each
+    outcome handed over (on this thread) in the keys' order, as the one-by-one loop does.
+
+    A stop asked for (``checkpoint``) starts no new photo: the ones already started run to their end
+    and are handed over, so their records are written and nothing is left half-done; then the stop
+    ends the step. So does anything a photo raised past its own failure handling (an interruption).
+    """
+    running: dict[Future, int] = {}
+    ready: dict[int, _Pending | _Failed | None] = {}  # done, waiting for the photos before them
+    next_number = 1
+    stop: BaseException | None = None
+
+    def collect(finished) -> None:
+        nonlocal next_number, stop
+        for future in finished:
+            number = running.pop(future)
+            if future.exception() is not None:  # process_photo handles Exception: this is an interruption
+                stop = stop or future.exception()
+                ready[number] = None  # nothing to hand over; the photos after it still are
+            else:
+                ready[number] = future.result()
+        while next_number in ready:
+            outcome = ready.pop(next_number)
+            next_number += 1
+            if outcome is not None:
+                hand_over(outcome)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        try:
+            for number, key in enumerate(keys, start=1):
+                while len(running) >= workers:  # a free worker before the next photo starts
+                    collect(wait(running, return_when=FIRST_COMPLETED).done)
+                if stop is not None:
+                    break
+                checkpoint()  # a stop asked for (Ctrl-C in `restore-photos run`) starts no new photo
+                running[pool.submit(process_photo, number, key)] = number
+        finally:
+            while running:  # the photos in flight end and are handed over, whatever ended the loop
+                collect(wait(running, return_when=FIRST_COMPLETED).done)
+    if stop is not None:
+        raise stop
 
 
 def _fingerprint(layout: Layout, stage: str, entry: PhotoEntry, stored: PhotoSettings) -> str:

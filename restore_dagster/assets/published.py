@@ -1,4 +1,5 @@
 """published: the web version put back into the gallery beside the original, replacing an older one."""
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,11 @@ from restore_dagster.imaging.metadata import PhotoFacts, describe_file
 from restore_dagster.optional_steps import RECORD_FIELD, pending_steps
 from restore_dagster.partitions import stage_asset
 from restore_dagster.resources import StorageResource
+
+# The batch's photos are published on several threads (host_workers.py), their gallery writes one at
+# a time: Lychee's publish finds or creates the album "<album> (restored)" and keeps a file of the
+# albums it made, which two photos of one album at once would each create and rewrite.
+GALLERY_WRITES = threading.Lock()
 
 
 def describe(data: bytes, description: Description) -> bytes:
@@ -45,9 +51,10 @@ def publish_photo(job: PhotoJob) -> StageOutput:
     else:
         data, suffix = describe(web.read_bytes(), description), web.suffix
     gallery = job.storage.gallery()
-    location = gallery.publish(job.entry.source, data, suffix, download)
-    if not description.is_empty():
-        gallery.describe_published(job.entry.source, location, description)
+    with GALLERY_WRITES:
+        location = gallery.publish(job.entry.source, data, suffix, download)
+        if not description.is_empty():
+            gallery.describe_published(job.entry.source, location, description)
     before = job.read_image(job.upstream("scanned").file)
     # The stage decoder reads what scans may be, which excludes AVIF: its download JPEG is the same picture.
     after = imaging.decode_stage_file(web if web.suffix != ".avif" else download_file)
