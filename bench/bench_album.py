@@ -48,12 +48,13 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
+
+from bench.bench_common import synthetic_print  # noqa: E402
 
 CATEGORIES = ("model", "host image", "stage files", "previews", "free memory")
 
@@ -231,16 +232,6 @@ def use_host_only(monkey: contextlib.ExitStack) -> None:
 HOST_STAGES = ("scanned", "toned", "compressed", "published")
 
 
-def scan(width: int, height: int, seed: int) -> Image.Image:
-    """A black-and-white print: shapes, a vignette, film grain, a little fog (so tone has work)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    shapes = 90 * np.sin(x / (37 + seed)) * np.cos(y / (23 + seed)) + 40 * np.sin((x + 2 * y) / 91)
-    vignette = 1 - 0.35 * (((x / width - 0.5) ** 2 + (y / height - 0.5) ** 2) * 2)
-    grey = 40 + (128 + shapes) * vignette * 0.7 + rng.normal(0, 7, (height, width))
-    return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L")
-
-
 def weights(folder: Path) -> dict[str, str]:
     import torch
 
@@ -280,7 +271,7 @@ def run_album(mode: str, photos: int, size: tuple[int, int], device: str, weight
         for n in range(photos):
             path = layout.gallery / "Album 1962" / f"photo-{n:03d}.jpg"
             path.parent.mkdir(parents=True, exist_ok=True)
-            scan(*size, seed=n).save(path, "JPEG", quality=92)
+            synthetic_print(*size, seed=n).save(path, "JPEG", quality=92)
         resources = {"storage": StorageResource(home=str(layout.root)),
                      "gpu": GpuResource(device=device, download_weights=False, **weight_files)}
         if mode == "before":

@@ -114,3 +114,20 @@ def rss_verdict(result: dict, target: int | None) -> str:
         return "–"
     peak = max(result["vm_hwm_bytes"] or 0, result["ru_maxrss_bytes"])
     return "< " + gib(target) + (": yes" if peak < target else ": NO")
+
+
+def synthetic_print(width: int, height: int, seed: int, sepia: bool = False):
+    """A black-and-white print (a PIL image): shapes, a vignette, film grain, a little fog so that
+    tone has work; with ``sepia`` a toned print in RGB, else greyscale."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    shapes = 90 * np.sin(x / (37 + seed)) * np.cos(y / (23 + seed)) + 40 * np.sin((x + 2 * y) / 91)
+    vignette = 1 - 0.35 * (((x / width - 0.5) ** 2 + (y / height - 0.5) ** 2) * 2)
+    grey = 40 + (128 + shapes) * vignette * 0.7 + rng.normal(0, 7, (height, width))
+    if not sepia:
+        return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L")
+    rgb = np.stack([grey * 1.0, grey * 0.93, grey * 0.8], axis=-1)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")

@@ -37,23 +37,13 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
 
-
-def photo(width: int, height: int, seed: int) -> Image.Image:
-    """A toned black-and-white print on a table: shapes, vignette, grain, a little fog and a sepia cast."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    shapes = 90 * np.sin(x / (37 + seed)) * np.cos(y / (23 + seed)) + 40 * np.sin((x + 2 * y) / 91)
-    vignette = 1 - 0.35 * (((x / width - 0.5) ** 2 + (y / height - 0.5) ** 2) * 2)
-    grey = 40 + (128 + shapes) * vignette * 0.7 + rng.normal(0, 7, (height, width))
-    rgb = np.stack([grey * 1.0, grey * 0.93, grey * 0.8], axis=-1)
-    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+from bench.bench_common import synthetic_print  # noqa: E402
 
 
 def scanned_work(path: str) -> int:
@@ -163,7 +153,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         inputs = {"scanned": [], "toned": [], "compressed": []}
         for n in range(args.photos):
-            image = photo(width, height, n)
+            image = synthetic_print(width, height, n, sepia=True)
             scan = Path(folder) / f"scan-{n}.jpg"
             image.save(scan, "JPEG", quality=92)
             inputs["scanned"].append(str(scan))
