@@ -83,6 +83,16 @@ def _timed(call, repeats: int) -> list[float]:
     return times
 
 
+def _each_once(get, urls: list[str]) -> tuple[list[float], bytes]:
+    """Each URL fetched once, in order: the times, and the last body (for its size)."""
+    times, body = [], b""
+    for url in urls:
+        start = time.perf_counter()
+        body = get(url).content
+        times.append(time.perf_counter() - start)
+    return times, body
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -261,29 +271,17 @@ def main() -> None:
 
         step = max(1, len(photos) // args.thumbs)
         thumbs = [p["thumb"] for p in photos[::step]][: args.thumbs]
-        first = []
-        for url in thumbs:
-            start = time.perf_counter()
-            body = get(url).content
-            first.append(time.perf_counter() - start)
+        first, body = _each_once(get, thumbs)
         rows.append((f"first thumbnail, made from the original (mean of {len(first)} photos)", _ms(statistics.mean(first)),
                      f"{_ms(min(first))} – {_ms(max(first))}", f"{len(body):,} B"))
-        cached = []
-        for url in thumbs:
-            start = time.perf_counter()
-            get(url)
-            cached.append(time.perf_counter() - start)
+        cached, _ = _each_once(get, thumbs)
         rows.append((f"cached thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                      f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
         restored_thumbs = [p["restored_thumb"] for p in photos if p["restored_thumb"]][: args.thumbs]
         if args.huge_album and restored_thumbs:  # each looks its restoration up among the album's many
             for url in restored_thumbs:
                 get(url)  # made once
-            cached = []
-            for url in restored_thumbs:
-                start = time.perf_counter()
-                body = get(url).content
-                cached.append(time.perf_counter() - start)
+            cached, body = _each_once(get, restored_thumbs)
             rows.append((f"cached restored thumbnail (median of {len(cached)})", _ms(statistics.median(cached)),
                          f"{_ms(min(cached))} – {_ms(max(cached))}", f"{len(body):,} B"))
 
