@@ -150,18 +150,9 @@ def _search(names, titles: dict[str, str], descriptions: dict[str, Description],
 
 def counted_descriptions(snapshot: DescriptionSnapshot, folder: str, names) -> tuple[list[Description], list[int]]:
     """The photos' effective descriptions, each once, in the order the album first has them, and how
-    many photos have each: ``describing.suggestions`` over an album of 100,000 counts a few, not 100,000."""
-    descriptions: list[Description] = []
-    counts: list[int] = []
-    shared_at = None
-    for name in names:
-        if f"{folder}/{name}" in snapshot.photos:
-            descriptions.append(safe_effective_name(snapshot, folder, name))
-            counts.append(1)
-        elif shared_at is None:
-            shared_at = len(descriptions)
-            descriptions.append(safe_effective_name(snapshot, folder, name))
-            counts.append(1)
-        else:
-            counts[shared_at] += 1
-    return descriptions, counts
+    many photos have each: ``describing.suggestions`` over an album of 100,000 counts a few, not 100,000.
+    The photos sharing their album's description share one object (album_descriptions_by_name)."""
+    counted: dict[int, list] = {}  # id of a description -> [it, its photos]
+    for description in album_descriptions_by_name(snapshot, folder, names).values():
+        counted.setdefault(id(description), [description, 0])[1] += 1
+    return [d for d, _ in counted.values()], [n for _, n in counted.values()]

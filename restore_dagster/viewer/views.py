@@ -26,7 +26,7 @@ from restore_dagster.viewer.album_pages import (
 )
 from restore_dagster.viewer.colour_fix_edits import colour_fix_panel
 from restore_dagster.viewer.describing import (
-    description_json, file_name_hint, matches, safe_effective, suggestions, timeline, timeline_order,
+    description_json, file_name_hint, safe_effective, suggestions, timeline,
 )
 from restore_dagster.viewer.framing_edits import framed_scan, framing_panel
 from restore_dagster.viewer.i18n import MESSAGES, translator
@@ -121,30 +121,15 @@ def photo_json(svc: Services, scope: Scope, photo: Photo, status: PhotoStatus, r
     }
 
 
-def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "",
-                 descriptions: dict[str, Description] | None = None, view: str = "") -> list[dict]:
-    """The album's photos as JSON; with ``query``, only those whose title, caption, place or names match;
-    ``view="timeline"``: by date, as the timeline shows them."""
-    photos = svc.library.photos(scope.album.folder)
-    if descriptions is None:
-        descriptions = album_descriptions(svc, photos)
-    # .get: a photo uploaded since the caller listed the album has no description yet
-    described = {photo.filename: descriptions.get(photo.filename) or Description() for photo in photos}
-    if query.strip():
-        photos = [p for p in photos if matches(query, p.title, described[p.filename])]
-    if view == "timeline":
-        order = {name: i for i, name in enumerate(timeline_order([p.filename for p in photos], described))}
-        photos.sort(key=lambda p: order[p.filename])
-    statuses = svc.states.statuses(photos)
-    restorations = svc.library.gallery.restorations(scope.album.folder)  # one listing for the whole album
-    return [photo_json(svc, scope, photo, statuses[photo.source], restorations, lang, described[photo.filename])
-            for photo in photos]
-
-
-def album_descriptions(svc: Services, photos: list[Photo]) -> dict[str, Description]:
-    """``{filename: effective description}`` in one read of the store."""
+def album_photos(svc: Services, scope: Scope, lang: str = "en", query: str = "", view: str = "") -> list[dict]:
+    """The whole album's photos as JSON; with ``query``, only those whose title, caption, place or names
+    match; ``view="timeline"``: by date, as the timeline shows them. The album page's order and search
+    (album_pages.album_order) over every page at once."""
     snapshot = svc.descriptions.snapshot()
-    return {photo.filename: safe_effective(snapshot, photo) for photo in photos}
+    names, descriptions = album_order(svc.library, snapshot, scope.album.folder, query, view)
+    if descriptions is None:
+        descriptions = album_descriptions_by_name(snapshot, scope.album.folder, names)
+    return page_photos(svc, scope, list(names), lang, descriptions)
 
 
 def own_description(svc: Services, photo: Photo) -> Description:
@@ -185,9 +170,9 @@ def album_page(request: Request, scope: Scope, view: str = "", q: str = "", page
 def album_page_json(request: Request, scope: Scope, view: str = "", q: str = "", page: str = "") -> list[dict]:
     """The album's photos as JSON: all of them (no ``page``), or one page as the album page shows it."""
     svc = services(request)
-    if page == "":
-        return album_photos(svc, scope, language(request), q[:200], view=view)
     view = "timeline" if view == "timeline" else "grid"
+    if page == "":
+        return album_photos(svc, scope, language(request), q[:200], view)
     try:
         names, descriptions, paging = _album_slice(svc, scope, svc.descriptions.snapshot(), view, q[:200], page)
     except PastTheEnd as exc:
