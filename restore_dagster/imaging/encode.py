@@ -145,12 +145,9 @@ def encode_for_web(
         proxy = _proxy(image, area_scale(image.size, SSIM_MAX_PIXELS))
         outcomes: list[Future[_Outcome]] = []
         for index, name in enumerate(searched):
-            if index >= len(names):  # the download: compared with nothing
-                beat = None
-            elif name == "JPEG" and download:  # searched through even when another format already won
-                beat = None
-            else:
-                beat = _SmallestSoFar(outcomes[:index], max_bytes)
+            # With a download, JPEG (among the formats or added for it) is searched through even when
+            # another format already won: it is compared with nothing.
+            beat = None if name == "JPEG" and download else _SmallestSoFar(outcomes[:index], max_bytes)
             outcomes.append(searches.submit(_best_for_format, _ENCODERS[name], image, reference, proxy, floors,
                                             metadata, beat, workers))
         results = [outcome.result() for outcome in outcomes]
