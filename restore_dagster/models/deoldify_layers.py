@@ -136,13 +136,10 @@ class InferenceConv2d(nn.Conv2d):
             return super().forward(x)
         if self.kernel_size == (1, 1) and self.padding == (0, 0):
             return self._pointwise(x)
-        if (self.kernel_size == (3, 3) and x.shape[-2] * x.shape[-1] >= _WINOGRAD_MIN_PIXELS
-                and _nnpack_usable()):
-            try:
-                return torch._nnpack_spatial_convolution(x.contiguous(), self.weight, self.bias,
-                                                         list(self.padding))
-            except (RuntimeError, TypeError) as exc:  # a private op: never let it break inference
-                _give_up_nnpack(exc)
+        if self.kernel_size == (3, 3) and x.shape[-2] * x.shape[-1] >= _WINOGRAD_MIN_PIXELS:
+            out = nnpack_conv2d(x, self.weight, self.bias, list(self.padding))
+            if out is not None:
+                return out
         return super().forward(x)
 
     def _plain_geometry(self) -> bool:
@@ -165,17 +162,31 @@ class InferenceConv2d(nn.Conv2d):
 _nnpack = {"usable": None}
 
 
-def _nnpack_usable() -> bool:
+def nnpack_usable() -> bool:
     if _nnpack["usable"] is None:
         # torch._nnpack_available() also initialises NNPACK; its convolution fails until then.
         _nnpack["usable"] = bool(getattr(torch, "_nnpack_available", lambda: False)())
     return _nnpack["usable"]
 
 
+def nnpack_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                  padding: list[int]) -> torch.Tensor | None:
+    """A stride-1 convolution by NNPACK (Winograd for 3×3), or None where NNPACK is unavailable or has
+    failed once in this process (the caller then takes oneDNN). Shared by DeOldify and waifu2x, so a
+    failing NNPACK is given up for both."""
+    if not nnpack_usable():
+        return None
+    try:
+        return torch._nnpack_spatial_convolution(x.contiguous(), weight, bias, padding)
+    except (RuntimeError, TypeError) as exc:  # a private op: never let it break inference
+        _give_up_nnpack(exc)
+        return None
+
+
 def _give_up_nnpack(exc: Exception) -> None:
     _nnpack["usable"] = False
     warnings.warn(f"NNPACK convolution failed ({exc}); using oneDNN from now on, about 3× slower",
-                  RuntimeWarning, stacklevel=3)
+                  RuntimeWarning, stacklevel=4)
 
 
 def as_inference_conv(conv: nn.Conv2d) -> InferenceConv2d:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 # NNPACK's availability and its give-up-once-it-fails state are shared with DeOldify's convolutions:
 # a failing NNPACK is a property of the process's torch build, not of one model.
-from restore_dagster.models.deoldify_layers import _give_up_nnpack, _nnpack_usable
+from restore_dagster.models.deoldify_layers import nnpack_conv2d, nnpack_usable
 
 __all__ = ["FIRST_WINOGRAD_LAYER", "WINOGRAD_CPU_MAX_TILE", "winograd_conv3x3", "winograd_is_faster"]
 
@@ -47,13 +47,7 @@ _WINOGRAD_MUST_TAKE_AT_MOST = 0.9
 def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor | None:
     """An unpadded 3×3 convolution by NNPACK, or None where NNPACK is unavailable or has failed
     (the caller then uses oneDNN). ``weight`` should be NCHW-contiguous; ``x`` is made so."""
-    if not _nnpack_usable():
-        return None
-    try:
-        return torch._nnpack_spatial_convolution(x.contiguous(), weight.contiguous(), bias, [0, 0])
-    except (RuntimeError, TypeError) as exc:  # a private op: never let it break inference
-        _give_up_nnpack(exc)
-        return None
+    return nnpack_conv2d(x, weight.contiguous(), bias, [0, 0])
 
 
 def winograd_is_faster() -> bool:
@@ -63,7 +57,7 @@ def winograd_is_faster() -> bool:
 
 @functools.cache
 def _probe(threads: int) -> bool:
-    if not _nnpack_usable():
+    if not nnpack_usable():
         return False
     generator = torch.Generator().manual_seed(0)
     side = _PROBE_SIDE + 2
