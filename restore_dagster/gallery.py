@@ -237,7 +237,7 @@ class FolderGallery(Gallery):
             ):
                 found.setdefault(base, []).append(Path(entry.path))
         for files in found.values():
-            files.sort(key=lambda f: (f.suffix.lower() in DOWNLOAD_SUFFIXES, f.name))
+            files.sort(key=_shown_first)
         return found
 
     @staticmethod
@@ -258,7 +258,7 @@ class FolderGallery(Gallery):
                     seen.add(st.st_ino)
                     files.append(Path(path))
             if files:
-                files.sort(key=lambda f: (f.suffix.lower() in DOWNLOAD_SUFFIXES, f.name))
+                files.sort(key=_shown_first)
                 found[base] = files
         return found
 
@@ -296,6 +296,11 @@ class FolderGallery(Gallery):
         base = self.restoration_name(name)
         found = self.restorations(album, [base]).get(base)
         return str(found) if found else None
+
+
+def _shown_first(path: Path) -> tuple[bool, str]:
+    """Order of a restoration's files: the WebP or AVIF shown before its download JPEG, then by name."""
+    return path.suffix.lower() in DOWNLOAD_SUFFIXES, path.name
 
 
 _LONGEST_SUFFIX = max(len(suffix) for suffix in RESTORATION_SUFFIXES)
