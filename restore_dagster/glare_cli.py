@@ -15,16 +15,11 @@ from restore_dagster.config import Layout
 def cmd_add_merge_glare(args, layout: Layout) -> int:
     from restore_dagster.glare_shots import merge_into_album
     from restore_dagster.imaging import ImageError
-    from restore_dagster.safepaths import album_folder_to_add_to, check_album_name
+    from restore_dagster.safepaths import album_folder_to_add_to
     from restore_dagster.split_cli import source_file_problem
 
     if len(args.directory) < 2:
         print("error: --merge-glare needs at least two shots of the print, from different angles; nothing added", file=sys.stderr)
-        return 2
-    try:
-        check_album_name(args.album)
-    except ValueError as exc:
-        print(f"error: {exc}; nothing added", file=sys.stderr)
         return 2
     sources = [Path(name) for name in args.directory]
     for source in sources:  # the same rules as `add`: every shot is needed, so one bad file stops all
@@ -32,7 +27,7 @@ def cmd_add_merge_glare(args, layout: Layout) -> int:
         if problem:
             print(f"error: {source}: {problem}; nothing added", file=sys.stderr)
             return 1
-    try:  # made only once every shot can be read: a refused merge leaves no empty album behind
+    try:  # checked and made once every shot can be read: a refused merge leaves no empty album behind
         album_folder_to_add_to(layout.gallery, args.album)
     except ValueError as exc:
         print(f"error: {exc}; nothing added", file=sys.stderr)
