@@ -16,8 +16,9 @@ search's cost is the same measure plus one detail score per candidate.
 
 ``--versus REF`` times instead the compressed stage's search (``encode_for_web``, JPEG+WebP, the
 default floors, a download JPEG) with the encoder at git revision REF and with this checkout, side
-by side in one run, each repeat alternating old and new, on four 4K pictures: the film grain of 3
-and 6 levels, ``bench_imaging.py``'s white grain (σ 3) and the astronaut without grain (smooth).
+by side in one run, each repeat alternating old and new, on ten 4K pictures (``versus_pictures``):
+the film grain of 3 and 6 levels, ``bench_imaging.py``'s white grain (σ 3), the astronaut without
+grain (smooth), and three small photographs enlarged to 3840 wide, with and without film grain.
 REF's ``encode.py``, ``fidelity.py`` and ``ssim.py`` are loaded from git into a temporary module.
 It prints each picture's choice (format, quality, bytes, and the download JPEG when the web file is
 not one), best wall and CPU seconds of each, and the load average before and after.
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from restore_dagster.imaging import encode_for_web, encode_smallest  # noqa: E402
-from restore_dagster_tests.imaging.helpers import grain_kept, grainy_4k_scan  # noqa: E402
+from restore_dagster_tests.imaging.helpers import film_grain, grain_kept, grainy_4k_scan  # noqa: E402
 
 # The modules of the search that --versus loads from git, in import order (each may import the ones before).
 SEARCH_MODULES = ("ssim", "fidelity", "encode")
@@ -91,19 +92,30 @@ def search_at(revision: str, folder: Path):
 
 
 def versus_pictures() -> dict[str, Image.Image]:
+    """The astronaut (512² enlarged 7.5×) with film grain of 3 and 6 levels, with per-pixel white grain
+    and without grain; and three smaller photographs enlarged to 3840 wide as restorations of small
+    scans are (chelsea 451×300, coffee 600×400, rocket 640×427: 6–8.5×), each with and without 3
+    levels of film grain."""
     import numpy as np
     from skimage import data
 
     smooth = Image.fromarray(data.astronaut()).resize((3840, 2560), Image.Resampling.LANCZOS)
     # bench_imaging.py's restored_photo: per-pixel grain, the same on the three channels
     white = np.random.default_rng(0).normal(0.0, 3.0, (2560, 3840, 1))
-    return {
+    pictures = {
         "film grain 3 levels": grainy_4k_scan(3.0),
         "film grain 6 levels": grainy_4k_scan(6.0),
         "white grain σ 3 (bench_imaging.py)": Image.fromarray(
             np.clip(np.asarray(smooth, dtype=np.float32) + white, 0, 255).astype(np.uint8), "RGB"),
         "smooth (no grain)": smooth,
     }
+    for name in ("chelsea", "coffee", "rocket"):
+        photo = Image.fromarray(getattr(data, name)())
+        scale = 3840 / max(photo.size)
+        enlarged = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS)
+        pictures[f"{name}, enlarged"] = enlarged
+        pictures[f"{name}, enlarged, film grain 3"] = film_grain(enlarged, 3.0)
+    return pictures
 
 
 def choice(encoding) -> str:

@@ -2,27 +2,33 @@
 
 ``encode_smallest`` searches each format's quality for the lowest one whose fidelity against the
 original meets both floors of :mod:`~restore_dagster.imaging.fidelity` (SSIM on a screen and at
-1:1; both fall monotonically with quality, so a binary search finds it), then keeps the smallest
-result that also fits the byte cap. On a large picture the search runs on a *proxy*: a mosaic of
-full-resolution tiles sampled across the picture, scored at the scales the whole picture would be
-scored at. Compression artefacts are local (8×8 and 16×16 blocks, tiles aligned to them), so the
-proxy needs nearly the same quality as the whole. The whole picture is then encoded where the proxy
-points, its real scores correct the proxy's bias, and the search finishes on the whole picture only
-if the corrected guess still falls short: about seven encodes of one megapixel and two of the whole
-picture per format, instead of seven of the whole.
+1:1; both fall monotonically with quality, so the lowest quality is tried first and then a binary
+search finds it), then keeps the smallest result that also fits the byte cap. On a large picture
+the search runs on a *proxy*: a mosaic of full-resolution tiles sampled across the picture, scored
+at the scales the whole picture would be scored at, the seams between tiles left out. Compression
+artefacts are local (8×8 and 16×16 blocks, tiles aligned to them), so the proxy needs nearly the
+same quality as the whole. The whole picture is then encoded where the proxy points, its real
+scores correct the proxy's bias, and the search finishes on the whole picture only if the corrected
+guess still falls short: one to seven encodes of one megapixel and one or two of the whole picture
+per format, instead of seven of the whole.
 
 ``encode_for_web`` adds a JPEG for downloads when the smallest file is a WebP or an AVIF: the
 lowest JPEG quality that meets the same floors, which the search has already found.
 
+WebP is encoded with method 2 unless its lowest quality already passes at method 4 (see
+:class:`_Webp`), and a format whose proxy predicts a file over 5 % larger than the proxy's
+prediction for a format listed before it is dropped before its full-size encodes (the pruning):
+that is how a 4K picture's search fits in 2 s on two cores.
+
 The search uses both cores of a small machine without changing what it chooses (Pillow's encoders
 and decoders, OpenCV and NumPy release the GIL): the formats are searched side by side, each
-waiting for the formats listed before it only where the sequential search would have compared
-with them (the pruning); the whole picture's reference statistics are computed while the proxy is
-built; and each proxy bisection step also starts, on the other core, the step that follows if the
-probe's outcome is the one its neighbours' scores predict. The probes that decide are the
-sequential bisection's, so the qualities found are the same (the scores are not quite monotone in
-quality near the floor, so any other search order could land elsewhere); a wrong prediction only
-costs the speculative probe's CPU time.
+waiting for the formats listed before it only for their proxies' predictions (the pruning); the
+whole picture's reference statistics are computed while the proxy is built; and each proxy
+bisection step also starts, on the other core, the step that follows if the probe's outcome is the
+one its neighbours' scores predict. The probes that decide are the sequential search's, so the
+qualities found are the same (the scores are not quite monotone in quality near the floor, so any
+other search order could land elsewhere); a wrong prediction only costs the speculative probe's CPU
+time.
 """
 
 from __future__ import annotations
@@ -143,13 +149,15 @@ def encode_for_web(
         # The whole picture's statistics are only needed at the first full-size score: computed meanwhile.
         reference = _PendingReference(workers.submit(FidelityReference, image))
         proxy = _proxy(image, area_scale(image.size, SSIM_MAX_PIXELS))
+        # Each format's search announces its predicted bytes once its proxy is bisected.
+        predictions: list[Future[float | None]] = [Future() for _ in searched]
         outcomes: list[Future[_Outcome]] = []
         for index, name in enumerate(searched):
             # With a download, JPEG (among the formats or added for it) is searched through even when
             # another format already won: it is compared with nothing.
-            beat = None if name == "JPEG" and download else _SmallestSoFar(outcomes[:index], max_bytes)
-            outcomes.append(searches.submit(_best_for_format, _ENCODERS[name], image, reference, proxy, floors,
-                                            metadata, beat, workers))
+            beat = None if name == "JPEG" and download else _SmallestPredicted(predictions[:index], max_bytes)
+            outcomes.append(searches.submit(_search_announcing, predictions[index], _ENCODERS[name], image, reference,
+                                            proxy, floors, metadata, beat, workers))
         results = [outcome.result() for outcome in outcomes]
     finally:
         # Speculative probes still running are of no use: they are left to finish, not waited for.
@@ -191,22 +199,31 @@ class _PendingReference:
         return self._future.result().score(candidate)
 
 
-class _SmallestSoFar:
-    """The bytes a format must beat, as the sequential search knew them: the smallest file, within the
-    byte cap, of the formats listed before it. Asked only when a format is about to be pruned, so a
-    slow format's search waits for the earlier ones only there (JPEG, listed first, is by then done)."""
+class _SmallestPredicted:
+    """The bytes a format must beat: the smallest of the proxy's predictions for the formats listed
+    before it, each announced once that format's proxy is bisected, so that a format waits for the
+    earlier ones' proxies, not for their full-size encodes. Predictions compared with predictions,
+    the proxy's sampling error cancels out (see :data:`_PRUNE_MARGIN`). A prediction too near the byte
+    cap to be sure the file will fit it sets no bar: the format it belongs to may yet fail the cap."""
 
-    def __init__(self, earlier: list[Future[_Outcome]], max_bytes: int) -> None:
+    def __init__(self, earlier: list[Future[float | None]], max_bytes: int) -> None:
         self._earlier = earlier
         self._max_bytes = max_bytes
 
-    def __call__(self) -> int | None:
-        sizes = []
-        for future in self._earlier:
-            outcome = future.result()
-            if not outcome.pruned and not outcome.failure and len(outcome.encoded.data) <= self._max_bytes:
-                sizes.append(len(outcome.encoded.data))
-        return min(sizes, default=None)
+    def __call__(self) -> float | None:
+        sizes = [future.result() for future in self._earlier]
+        return min((size for size in sizes if size is not None and size * _PREDICTION_SPREAD <= self._max_bytes),
+                   default=None)
+
+
+def _search_announcing(announced: Future[float | None], *search) -> _Outcome:
+    """:func:`_best_for_format`, making sure its prediction is announced (as None: no bar) however it
+    ends, so that no later format waits for ever."""
+    try:
+        return _best_for_format(*search, announce=announced.set_result)
+    finally:
+        if not announced.done():
+            announced.set_result(None)
 
 
 @dataclass
@@ -230,7 +247,7 @@ def _proxy(image: Image.Image, scale: float) -> _Proxy:
         for column, left in enumerate(lefts):
             tile = image.crop((left, top, left + _TILE, top + _TILE))
             mosaic.paste(tile, (column * _TILE, row * _TILE))
-    return _Proxy(mosaic, FidelityReference(mosaic, scale))
+    return _Proxy(mosaic, FidelityReference(mosaic, scale, _TILE))
 
 
 def _spread(length: int, count: int) -> list[int]:
@@ -242,7 +259,7 @@ def _spread(length: int, count: int) -> list[int]:
 @dataclass
 class _Outcome:
     """A format's lowest quality meeting the floors (or its highest allowed, with ``failure`` saying why
-    not), or ``pruned``: the proxy says it would be far larger than a format that already passed."""
+    not), or ``pruned``: the proxy says it would be larger than a format listed before it."""
 
     encoded: Encoded | None
     failure: str = ""
@@ -250,32 +267,44 @@ class _Outcome:
 
 
 # A format is dropped before its full-size encodes when the proxy predicts a file this much larger
-# than the smallest that already passed: the proxy's tiles sample the whole picture, so its bytes per
-# pixel predict the whole's within a few per cent (a grainy 4K photo's WebP at quality 89: 0.9 s of
-# encoding each, twice, to lose to a JPEG half its size).
-_PRUNE_MARGIN = 1.3
+# than the smallest predicted for the formats before it. Prediction compared with prediction, the
+# proxy's sampling error cancels out: on ten 4K pictures (grainy, smooth and upscaled from small
+# scans) its predictions were 0.87–1.21 of the files' bytes, but the ratio of its WebP and JPEG
+# predictions was within about 10 % of the files' ratio. A WebP that loses costs a full-size encode,
+# decode and score (1.0–1.3 s of a 4K picture's 2 s), so the margin is narrow: a WebP predicted 5 %
+# larger than the JPEG is not searched through, at the risk of missing one a few per cent smaller.
+_PRUNE_MARGIN = 1.05
+# How far a prediction may fall short of the file's bytes (0.87 at worst, above): a prediction
+# within this factor of the byte cap sets no bar.
+_PREDICTION_SPREAD = 1.25
 
 
 def _best_for_format(
-    encoder: type[_Jpeg] | type[_Webp] | type[_Avif],
+    encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif],
     image: Image.Image,
     reference: FidelityReference | _PendingReference,
     proxy: _Proxy,
     floors: Floors,
     metadata: _Metadata,
-    beat: int | None | Callable[[], int | None] = None,
+    beat: float | None | Callable[[], float | None] = None,
     workers: ThreadPoolExecutor | None = None,
+    announce: Callable[[float | None], None] | None = None,
 ) -> _Outcome:
     """The lowest passing quality's full encoding; ``pruned`` when the proxy predicts more than
-    :data:`_PRUNE_MARGIN` times ``beat`` bytes (the smallest file found so far, or a function that
-    waits for it) for it.
+    :data:`_PRUNE_MARGIN` times ``beat`` bytes for it (the proxy's prediction for the smallest file
+    found so far, or a function that waits for it).
 
-    1. Bisect the quality on the proxy. 2. Encode the whole picture there: the difference between
-    its scores and the proxy's is the proxy's bias on this picture. 3. Bisect the proxy again
-    against the floors corrected by that bias, and encode the whole picture there. 4. Only if that
-    still falls short, bisect on the whole picture between it and the lowest quality known to pass.
-    Usually two full encodes, rarely more than four. At 1:1 the proxy's tiles are a sample of the
-    same measure, so its bias there is small and the second guess is often the first.
+    0. Settle the encoder (:func:`_settled`). 1. Search the quality on the proxy (lowest first, then
+    bisect). 2. Encode the whole picture there: the difference between its scores and the proxy's
+    is the proxy's bias on this picture. 3. Search the proxy again against the floors corrected by
+    that bias, and encode the whole picture there. 4. Only if that still falls short, search the
+    whole picture between it and the lowest quality known to pass. One or two full encodes, rarely
+    more than four: at 1:1 the proxy's tiles (seams left out) are a sample of the same measure, so
+    its bias there is small and the second guess is usually the first.
+
+    ``announce`` is called with the proxy's predicted bytes at the first guess (None when nothing
+    passed, or the picture is searched whole) before any full-size encode, for the formats after
+    this one to be pruned against.
 
     With ``workers``, the proxy probes run on them, each bisection step starting the probe that
     would follow its predicted outcome alongside (see :func:`_lowest_passing`).
@@ -288,6 +317,10 @@ def _best_for_format(
         return _Outcome(placeholder, f"{name}: {image.width}×{image.height} exceeds {name}'s {encoder.max_side}-pixel side limit")
     probes: dict[int, Future[tuple[int, Fidelity]]] = {}
     full: dict[int, tuple[bytes, Fidelity]] = {}
+    encoder, lowest = _settled(encoder, proxy, floors, low)
+    if lowest is not None:
+        probes[low] = Future()
+        probes[low].set_result(lowest)
 
     def probe(quality: int) -> tuple[int, Fidelity]:
         data = encoder.encode(proxy.image, quality)
@@ -316,11 +349,16 @@ def _best_for_format(
         return full[quality][1]
 
     speculate = (start_probe, known_scores) if workers is not None else None
-    first = _lowest_passing(proxy_score, floors, low, high, speculate) or high
-    if beat is not None and proxy.image is not image:
-        smallest = beat() if callable(beat) else beat
-        proxy_score(first)  # (already scored by the bisection; this makes sure its size is known)
+    found = _lowest_passing(proxy_score, floors, low, high, speculate)
+    first = found or high
+    predicted = None
+    if proxy.image is not image:  # (a picture searched whole has nothing to predict: its files are the search)
+        proxy_score(first)  # (scored by the bisection already; this makes sure its size is known)
         predicted = probes[first].result()[0] * (image.width * image.height) / (proxy.image.width * proxy.image.height)
+    if announce is not None:
+        announce(predicted if found is not None else None)
+    if beat is not None and predicted is not None:
+        smallest = beat() if callable(beat) else beat
         if smallest is not None and predicted > _PRUNE_MARGIN * smallest:
             return _Outcome(None, f"{name}: about {predicted:,.0f} bytes predicted at quality {first}", pruned=True)
     bias = full_score(first).minus(proxy_score(first))
@@ -342,6 +380,20 @@ def _best_for_format(
     return _Outcome(encoded, failure)
 
 
+def _settled(
+    encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], proxy: _Proxy, floors: Floors, low: int,
+) -> tuple[type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], tuple[int, Fidelity] | None]:
+    """The encoder for this picture: the format's ``where_lowest_passes`` variant, with its probe
+    (bytes, scores) at the lowest quality, when that probe meets the floors on the proxy; else the
+    format's own encoder, and no probe. Decided once, so the bisection's scores come from one encoder."""
+    variant = encoder.where_lowest_passes
+    if variant is None:
+        return encoder, None
+    data = variant.encode(proxy.image, low)
+    lowest = len(data), proxy.reference.score(_decode(data))
+    return (variant, lowest) if lowest[1].meets(floors) else (encoder, None)
+
+
 def _lowest_passing(
     score: Callable[[int], Fidelity],
     floors: Floors,
@@ -351,11 +403,27 @@ def _lowest_passing(
 ) -> int | None:
     """The lowest quality in [low, high] meeting the floors, assuming scores rise with quality; None if none does.
 
-    With ``speculate`` (a function starting a probe without waiting, and one returning the scores
-    known so far), each step also starts the next step's probe on the side its predicted outcome
-    leads to, so that two steps take the time of one when the prediction holds. The steps taken,
-    and so the answer, are the plain bisection's whatever the predictions.
+    The lowest quality is tried first; where it fails, the rest is bisected. With ``speculate`` (a
+    function starting a probe without waiting, and one returning the scores known so far), the
+    first middle is started beside the lowest, and each step also starts the next step's probe on
+    the side its predicted outcome leads to, so that two steps take the time of one when the
+    prediction holds. The steps taken, and so the answer, are the sequential search's whatever the
+    predictions.
     """
+    if low > high:
+        return None
+    # The lowest quality first: where it passes it is the answer, found in one probe instead of six
+    # (a smooth picture's usual case). With speculation it is probed beside the first middle, so
+    # that a picture it fails for (a grainy one) waits for no extra probe.
+    if speculate is not None:
+        start, known = speculate
+        start(low)
+        lowest = known().get(low)
+        if lowest is None or not lowest.meets(floors):  # (a known pass needs no next step)
+            start((low + 1 + high) // 2)
+    if score(low).meets(floors):
+        return low
+    low += 1
     if low > high:
         return None
     while low < high:
@@ -412,17 +480,18 @@ class _Metadata:
 class _Jpeg:
     name = "JPEG"
     max_side = 65535
+    where_lowest_passes = None
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        """Progressive, Huffman-optimised, 4:2:0: the decoded pixels do not depend on the first two,
-        so the search encodes plainly and only the final encoding pays for them. SSIM is luma-only
-        and cannot judge chroma, so subsampling is policy, not searched: 4:2:0, as cameras write.
-        A grey ("L") picture is written as one channel."""
+        """Progressive, Huffman-optimised, 4:2:0. The decoded pixels do not depend on the first two,
+        but the search's probes pay for them too: their bytes predict the file's when a format is
+        pruned, and the optimised file is about a tenth smaller than a plain one (a millisecond or two
+        a probe). SSIM is luma-only and cannot judge chroma, so subsampling is policy, not searched:
+        4:2:0, as cameras write. A grey ("L") picture is written as one channel."""
         buffer = io.BytesIO()
-        options: dict = {"quality": quality, "subsampling": "4:2:0"}
+        options: dict = {"quality": quality, "subsampling": "4:2:0", "optimize": True, "progressive": True}
         if metadata is not None:
-            options.update(optimize=True, progressive=True)
             exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size, JPEG_EXIF_LIMIT)
             if exif:
                 options["exif"] = exif
@@ -434,28 +503,54 @@ class _Jpeg:
         return buffer.getvalue()
 
 
-class _Webp:
+class _WebpOptimised:
+    """Lossy WebP, method 4 (libwebp's default), used where its lowest quality meets the floors: its
+    rate-distortion optimisation makes a smooth picture's file 7–11 % smaller than method 2 at the
+    same quality (on a 4K photo method 6 saved 0.5 % more for 15 % more time)."""
+
     name = "WEBP"
     max_side = _WEBP_MAX_SIDE
+    where_lowest_passes = None
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        """Lossy WebP, method 4, libwebp's default: on a 4K photo method 6 saved 0.5 % for 15 % more time."""
-        buffer = io.BytesIO()
-        options: dict = {"quality": quality, "method": 4}
-        if metadata is not None:
-            exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size)
-            if exif:
-                options["exif"] = exif
-            if metadata.icc_profile:
-                options["icc_profile"] = metadata.icc_profile
-        (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "WEBP", **options)
-        return buffer.getvalue()
+        return _webp_bytes(image, quality, metadata, method=4)
+
+
+class _Webp:
+    """Lossy WebP, method 2, unless the picture's lowest quality meets the floors at method 4
+    (``where_lowest_passes``, asked once per search on the proxy). Above the lowest quality it is the
+    picture's grain that sets the quality the floors need, and method 4's rate-distortion optimisation
+    trades away exactly that grain: method 2 keeps it at a lower quality, so on every grainy 4K
+    picture measured its passing file was smaller (9–60 %), and it encodes 2–3× faster (a 4K
+    picture of per-pixel grain at quality 87–89: 0.56 s against 1.4 s). BENCHMARKS.md has the table."""
+
+    name = "WEBP"
+    max_side = _WEBP_MAX_SIDE
+    where_lowest_passes = _WebpOptimised
+
+    @staticmethod
+    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
+        return _webp_bytes(image, quality, metadata, method=2)
+
+
+def _webp_bytes(image: Image.Image, quality: int, metadata: _Metadata | None, method: int) -> bytes:
+    buffer = io.BytesIO()
+    options: dict = {"quality": quality, "method": method}
+    if metadata is not None:
+        exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size)
+        if exif:
+            options["exif"] = exif
+        if metadata.icc_profile:
+            options["icc_profile"] = metadata.icc_profile
+    (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "WEBP", **options)
+    return buffer.getvalue()
 
 
 class _Avif:
     name = "AVIF"
     max_side = 0  # AV1 allows 65536; the settings' long_side stops at 16384
+    where_lowest_passes = None
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:

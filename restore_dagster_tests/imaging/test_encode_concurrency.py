@@ -25,8 +25,14 @@ FLOORS = Floors(0.97, 0.90)
 
 
 def plain_bisection(passes: dict[int, bool], low: int, high: int) -> tuple[int | None, list[int]]:
-    """The sequential search written out: the probes it makes and the quality it returns."""
-    probes = []
+    """The sequential search written out: the probes it makes and the quality it returns. The lowest
+    quality first (where it passes it is the answer), then a bisection of the rest."""
+    probes = [low]
+    if passes[low]:
+        return low, probes
+    low += 1
+    if low > high:
+        return None, probes
     while low < high:
         middle = (low + high) // 2
         probes.append(middle)
@@ -136,30 +142,38 @@ def test_the_search_on_workers_finds_what_the_sequential_search_finds():
             assert concurrent.encoded.fidelity == sequential.encoded.fidelity
 
 
-def test_pruning_waits_for_the_formats_listed_before_it(monkeypatch):
-    """WebP is compared with the JPEG found before it, as in the sequential search, though both run at once."""
+def test_webps_full_size_encode_waits_for_the_jpegs_prediction_not_its_full_size_encodes(monkeypatch):
+    """WebP is compared with the JPEG's predicted bytes, known once the JPEG's proxy is bisected: its
+    full-size encode starts while the JPEG's are still to come (they wait for it here, which would
+    deadlock a WebP that waited for the JPEG's file)."""
     large = noisy_rgb((1400, 900), seed=5)
-    finished: list[str] = []
-    asked: list[list[str]] = []
-    original = encode_module._SmallestSoFar.__call__
+    webp_full_size = threading.Event()
+    bars: list[float | None] = []
+    original_jpeg, original_webp = _Jpeg.encode, _Webp.encode
+    original_bar = encode_module._SmallestPredicted.__call__
 
-    def smallest(self):
-        value = original(self)
-        asked.append(list(finished))
-        return value
+    def jpeg(image, quality, metadata=None):
+        if metadata is not None:
+            assert webp_full_size.wait(timeout=30), "WebP's full-size encode waited for the JPEG's"
+        return original_jpeg(image, quality, metadata)
 
-    monkeypatch.setattr(encode_module._SmallestSoFar, "__call__", smallest)
-    original_best = encode_module._best_for_format
+    def webp(image, quality, metadata=None):
+        if metadata is not None:
+            webp_full_size.set()
+        return original_webp(image, quality, metadata)
 
-    def best(encoder, *args, **kwargs):
-        outcome = original_best(encoder, *args, **kwargs)
-        finished.append(encoder.name)
-        return outcome
+    def bar(self):
+        bars.append(original_bar(self))
+        return bars[-1]
 
-    monkeypatch.setattr(encode_module, "_best_for_format", best)
+    monkeypatch.setattr(_Jpeg, "encode", staticmethod(jpeg))
+    monkeypatch.setattr(_Webp, "encode", staticmethod(webp))
+    monkeypatch.setattr(_Webp, "where_lowest_passes", None)
+    monkeypatch.setattr(encode_module._SmallestPredicted, "__call__", bar)
+    monkeypatch.setattr(encode_module, "_PRUNE_MARGIN", 10.0**9)  # WebP is searched through whatever its size
     both = encode_for_web(large, ssim_floor=0.95, detail_floor_1to1=0.9, formats=("JPEG", "WEBP"))
-    assert asked and all("JPEG" in seen for seen in asked), "WebP's pruning asked before the JPEG was found"
-    assert both.download.format == "JPEG"
+    assert webp_full_size.is_set() and both.download.format == "JPEG"
+    assert len(bars) == 1 and bars[0] is not None and bars[0] > 0, "WebP was given the JPEG's prediction as its bar"
 
 
 def test_a_large_pictures_two_measures_computed_side_by_side_are_the_measures():
