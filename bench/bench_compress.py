@@ -22,6 +22,12 @@ grain (smooth), and three small photographs enlarged to 3840 wide, with and with
 REF's ``encode.py``, ``fidelity.py`` and ``ssim.py`` are loaded from git into a temporary module.
 It prints each picture's choice (format, quality, bytes, and the download JPEG when the web file is
 not one), best wall and CPU seconds of each, and the load average before and after.
+
+    flock /tmp/bench.lock .venv/bin/python bench/bench_compress.py --webp-methods --repeats 3
+
+``--webp-methods`` searches WebP alone on the same pictures at method 4, at method 2 and as shipped
+(method 4 where its lowest quality passes, else 2), printing each passing file's quality and bytes
+and the time of its one full-size encode.
 """
 
 from __future__ import annotations
@@ -153,6 +159,39 @@ def versus(revision: str, repeats: int) -> None:
         print(f"\nload average after: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 
+def webp_methods(repeats: int) -> None:
+    """WebP alone (``encode_smallest(formats=("WEBP",))``) on the --versus pictures, three ways: always
+    method 4 (libwebp's default, the project's until the per-picture choice), always method 2, and
+    as shipped (method 4 where its lowest quality passes, else 2). Bytes and quality of each passing
+    file, and the time of one full-size encode at that quality (best of ``repeats``); for "as shipped",
+    which of the two it published."""
+    from restore_dagster.imaging import encode as encode_module
+
+    shipped = encode_module._Webp.encode, encode_module._Webp.where_lowest_passes
+    ways = {
+        "method 4": (encode_module._WebpOptimised.encode, None),
+        "method 2": (shipped[0], None),
+        "as shipped": shipped,
+    }
+    print(f"load average before: {' '.join(f'{value:.1f}' for value in os.getloadavg())}\n")
+    print("| picture | " + " | ".join(ways) + " |")
+    print("| --- |" + " --- |" * len(ways))
+    for label, picture in versus_pictures().items():
+        cells, files = [], {}
+        for way, (encode, variant) in ways.items():
+            encode_module._Webp.encode, encode_module._Webp.where_lowest_passes = staticmethod(encode), variant
+            encoded = encode_smallest(picture, formats=("WEBP",))
+            if way == "as shipped":  # the same search as one of the two others: which one it took
+                cells.append(next((f"{other}'s" for other, data in files.items() if data == encoded.data), "neither's"))
+                continue
+            files[way] = encoded.data
+            wall, _, _ = timed(lambda: encode(picture, encoded.quality), repeats)
+            cells.append(f"q{encoded.quality}, {len(encoded.data):,} B, {wall:.2f} s")
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+    encode_module._Webp.encode, encode_module._Webp.where_lowest_passes = staticmethod(shipped[0]), shipped[1]
+    print(f"\nload average after: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grain", default="3,6", help="grain amplitudes in grey levels, comma-separated")
@@ -162,11 +201,15 @@ def main() -> None:
     parser.add_argument("--size", default="3840x2560", help="WIDTHxHEIGHT (the grain is added at this size)")
     parser.add_argument("--threads", type=int, default=None, help="OpenCV threads (cv2.setNumThreads)")
     parser.add_argument("--versus", metavar="REF", help="time the stage's search at git REF and in this checkout (see above)")
+    parser.add_argument("--webp-methods", action="store_true", help="WebP alone at method 4, method 2 and as shipped (see above)")
     args = parser.parse_args()
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
     if args.versus:
         versus(args.versus, args.repeats)
+        return
+    if args.webp_methods:
+        webp_methods(args.repeats)
         return
     width, height = (int(value) for value in args.size.lower().split("x"))
     print("| grain | floor | formats | choice | bytes | wall s | CPU s | SSIM screen | detail 1:1 | grain kept |")

@@ -144,10 +144,12 @@ def encode_for_web(
     # JPEG is searched even when not among the formats: it is the download, unless the web file is one.
     searched = names + (["JPEG"] if download and "JPEG" not in names else [])
     workers = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="encode")
-    searches = ThreadPoolExecutor(max_workers=len(searched), thread_name_prefix="encode-search")
+    # One thread per format, and one for the whole picture's reference statistics, which are only
+    # needed at the first full-size score: computed meanwhile, on a thread of their own, so that the
+    # proxies' first probes start at once on both workers.
+    searches = ThreadPoolExecutor(max_workers=len(searched) + 1, thread_name_prefix="encode-search")
     try:
-        # The whole picture's statistics are only needed at the first full-size score: computed meanwhile.
-        reference = _PendingReference(workers.submit(FidelityReference, image))
+        reference = _PendingReference(searches.submit(FidelityReference, image))
         proxy = _proxy(image, area_scale(image.size, SSIM_MAX_PIXELS))
         # Each format's search announces its predicted bytes once its proxy is bisected.
         predictions: list[Future[float | None]] = [Future() for _ in searched]
@@ -294,7 +296,8 @@ def _best_for_format(
     :data:`_PRUNE_MARGIN` times ``beat`` bytes for it (the proxy's prediction for the smallest file
     found so far, or a function that waits for it).
 
-    0. Settle the encoder (:func:`_settled`). 1. Search the quality on the proxy (lowest first, then
+    0. Settle the encoder: the format's ``where_lowest_passes`` variant if its probe at the lowest
+    quality meets the floors on the proxy (WebP's method 4), else the format's own. 1. Search the quality on the proxy (lowest first, then
     bisect). 2. Encode the whole picture there: the difference between its scores and the proxy's
     is the proxy's bias on this picture. 3. Search the proxy again against the floors corrected by
     that bias, and encode the whole picture there. 4. Only if that still falls short, search the
@@ -317,22 +320,32 @@ def _best_for_format(
         return _Outcome(placeholder, f"{name}: {image.width}×{image.height} exceeds {name}'s {encoder.max_side}-pixel side limit")
     probes: dict[int, Future[tuple[int, Fidelity]]] = {}
     full: dict[int, tuple[bytes, Fidelity]] = {}
-    encoder, lowest = _settled(encoder, proxy, floors, low)
-    if lowest is not None:
-        probes[low] = Future()
-        probes[low].set_result(lowest)
 
-    def probe(quality: int) -> tuple[int, Fidelity]:
-        data = encoder.encode(proxy.image, quality)
-        return len(data), proxy.reference.score(_decode(data))
+    def run(probe_encoder: type, quality: int) -> Future[tuple[int, Fidelity]]:
+        if workers is not None:
+            return workers.submit(_probe, probe_encoder, proxy, quality)
+        done: Future[tuple[int, Fidelity]] = Future()
+        done.set_result(_probe(probe_encoder, proxy, quality))
+        return done
+
+    variant = encoder.where_lowest_passes
+    if variant is not None:
+        # The variant's probe at the lowest quality decides the encoder, once, so that the search's
+        # scores all come from one. The encoder's own first two probes start beside it, so that a
+        # picture it fails (a grainy one) loses no time to the decision.
+        deciding = run(variant, low)
+        ahead = {quality: run(encoder, quality) for quality in (low, (low + 1 + high) // 2)} if workers else {}
+        if deciding.result()[1].meets(floors):
+            encoder = variant
+            probes[low] = deciding
+            for future in ahead.values():
+                future.cancel()  # (those already running finish, unread)
+        else:
+            probes.update(ahead)
 
     def start_probe(quality: int) -> None:
         if quality not in probes:
-            if workers is None:
-                probes[quality] = done = Future()
-                done.set_result(probe(quality))
-            else:
-                probes[quality] = workers.submit(probe, quality)
+            probes[quality] = run(encoder, quality)
 
     def proxy_score(quality: int) -> Fidelity:
         start_probe(quality)
@@ -380,18 +393,11 @@ def _best_for_format(
     return _Outcome(encoded, failure)
 
 
-def _settled(
-    encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], proxy: _Proxy, floors: Floors, low: int,
-) -> tuple[type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], tuple[int, Fidelity] | None]:
-    """The encoder for this picture: the format's ``where_lowest_passes`` variant, with its probe
-    (bytes, scores) at the lowest quality, when that probe meets the floors on the proxy; else the
-    format's own encoder, and no probe. Decided once, so the bisection's scores come from one encoder."""
-    variant = encoder.where_lowest_passes
-    if variant is None:
-        return encoder, None
-    data = variant.encode(proxy.image, low)
-    lowest = len(data), proxy.reference.score(_decode(data))
-    return (variant, lowest) if lowest[1].meets(floors) else (encoder, None)
+def _probe(encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], proxy: _Proxy,
+           quality: int) -> tuple[int, Fidelity]:
+    """The proxy encoded at ``quality``: its bytes and its scores."""
+    data = encoder.encode(proxy.image, quality)
+    return len(data), proxy.reference.score(_decode(data))
 
 
 def _lowest_passing(
@@ -484,14 +490,16 @@ class _Jpeg:
 
     @staticmethod
     def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        """Progressive, Huffman-optimised, 4:2:0. The decoded pixels do not depend on the first two,
-        but the search's probes pay for them too: their bytes predict the file's when a format is
-        pruned, and the optimised file is about a tenth smaller than a plain one (a millisecond or two
-        a probe). SSIM is luma-only and cannot judge chroma, so subsampling is policy, not searched:
+        """Progressive, Huffman-optimised, 4:2:0. The decoded pixels depend on neither of the first
+        two. The search's probes are Huffman-optimised too, because their bytes predict the file's
+        when a format is pruned and optimising takes 5–25 % off a JPEG (1–4 ms more a 1-megapixel
+        probe); progressive only in the file, where it takes off another 0–6 % for 5–10 ms more a
+        probe. SSIM is luma-only and cannot judge chroma, so subsampling is policy, not searched:
         4:2:0, as cameras write. A grey ("L") picture is written as one channel."""
         buffer = io.BytesIO()
-        options: dict = {"quality": quality, "subsampling": "4:2:0", "optimize": True, "progressive": True}
+        options: dict = {"quality": quality, "subsampling": "4:2:0", "optimize": True}
         if metadata is not None:
+            options["progressive"] = True
             exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size, JPEG_EXIF_LIMIT)
             if exif:
                 options["exif"] = exif
@@ -522,8 +530,8 @@ class _Webp:
     (``where_lowest_passes``, asked once per search on the proxy). Above the lowest quality it is the
     picture's grain that sets the quality the floors need, and method 4's rate-distortion optimisation
     trades away exactly that grain: method 2 keeps it at a lower quality, so on every grainy 4K
-    picture measured its passing file was smaller (9–60 %), and it encodes 2–3× faster (a 4K
-    picture of per-pixel grain at quality 87–89: 0.56 s against 1.4 s). BENCHMARKS.md has the table."""
+    picture measured its passing file was smaller (by 21–46 %), and its one full-size encode 2–3×
+    faster (0.43–0.57 s against 0.92–1.44 s). BENCHMARKS.md has the table."""
 
     name = "WEBP"
     max_side = _WEBP_MAX_SIDE
