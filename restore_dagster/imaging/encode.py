@@ -297,11 +297,12 @@ def _best_for_format(
     found so far, or a function that waits for it).
 
     0. Settle the encoder: the format's ``where_lowest_passes`` variant if its probe at the lowest
-    quality meets the floors on the proxy (WebP's method 4), else the format's own. 1. Search the quality on the proxy (lowest first, then
-    bisect). 2. Encode the whole picture there: the difference between its scores and the proxy's
-    is the proxy's bias on this picture. 3. Search the proxy again against the floors corrected by
-    that bias, and encode the whole picture there. 4. Only if that still falls short, search the
-    whole picture between it and the lowest quality known to pass. One or two full encodes, rarely
+    quality meets the floors on the proxy (WebP's method 4), else the format's own. 1. Search the
+    quality on the proxy (lowest first, then bisect). 2. Encode the whole picture there: the
+    difference between its scores and the proxy's is the proxy's bias on this picture. 3. Search
+    the proxy again against the floors corrected by that bias, and encode the whole picture there.
+    4. Only if that still falls short, search the whole picture between it and the lowest quality
+    known to pass. One or two full encodes, rarely
     more than four: at 1:1 the proxy's tiles (seams left out) are a sample of the same measure, so
     its bias there is small and the second guess is usually the first.
 
@@ -334,7 +335,7 @@ def _best_for_format(
         # scores all come from one. The encoder's own first two probes start beside it, so that a
         # picture it fails (a grainy one) loses no time to the decision.
         deciding = run(variant, low)
-        ahead = {quality: run(encoder, quality) for quality in (low, (low + 1 + high) // 2)} if workers else {}
+        ahead = {quality: run(encoder, quality) for quality in (low, (low + 1 + high) // 2)} if workers is not None else {}
         if deciding.result()[1].meets(floors):
             encoder = variant
             probes[low] = deciding
