@@ -165,11 +165,11 @@ def webp_methods(repeats: int) -> None:
     as shipped (method 4 where its lowest quality passes, else 2). Bytes and quality of each passing
     file, and the time of one full-size encode at that quality (best of ``repeats``); for "as shipped",
     which of the two it published."""
-    from restore_dagster.imaging import encode as encode_module
+    from restore_dagster.imaging import web_formats
 
-    shipped = encode_module._Webp.encode, encode_module._Webp.where_lowest_passes
+    shipped = web_formats.Webp.encode, web_formats.Webp.where_lowest_passes
     ways = {
-        "method 4": (encode_module._WebpOptimised.encode, None),
+        "method 4": (web_formats.WebpOptimised.encode, None),
         "method 2": (shipped[0], None),
         "as shipped": shipped,
     }
@@ -179,7 +179,7 @@ def webp_methods(repeats: int) -> None:
     for label, picture in versus_pictures().items():
         cells, files = [], {}
         for way, (encode, variant) in ways.items():
-            encode_module._Webp.encode, encode_module._Webp.where_lowest_passes = staticmethod(encode), variant
+            web_formats.Webp.encode, web_formats.Webp.where_lowest_passes = staticmethod(encode), variant
             encoded = encode_smallest(picture, formats=("WEBP",))
             if way == "as shipped":  # the same search as one of the two others: which one it took
                 cells.append(next((f"{other}'s" for other, data in files.items() if data == encoded.data), "neither's"))
@@ -188,7 +188,7 @@ def webp_methods(repeats: int) -> None:
             wall, _, _ = timed(lambda: encode(picture, encoded.quality), repeats)
             cells.append(f"q{encoded.quality}, {len(encoded.data):,} B, {wall:.2f} s")
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
-    encode_module._Webp.encode, encode_module._Webp.where_lowest_passes = staticmethod(shipped[0]), shipped[1]
+    web_formats.Webp.encode, web_formats.Webp.where_lowest_passes = staticmethod(shipped[0]), shipped[1]
     print(f"\nload average after: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 

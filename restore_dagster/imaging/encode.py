@@ -16,9 +16,9 @@ per format, instead of seven of the whole.
 lowest JPEG quality that meets the same floors, which the search has already found.
 
 WebP is encoded with method 2 unless its lowest quality already passes at method 4 (see
-:class:`_Webp`), and a format whose proxy predicts a file over 5 % larger than the proxy's
-prediction for a format listed before it is dropped before its full-size encodes (the pruning):
-that is how a 4K picture's search fits in 2 s on two cores.
+:class:`~restore_dagster.imaging.web_formats.Webp`), and a format whose proxy predicts a file over
+5 % larger than the proxy's prediction for a format listed before it is dropped before its
+full-size encodes (the pruning): that is how a 4K picture's search fits in 2 s on two cores.
 
 The search uses both cores of a small machine without changing what it chooses (Pillow's encoders
 and decoders, OpenCV and NumPy release the GIL): the formats are searched side by side, each
@@ -42,10 +42,10 @@ from dataclasses import dataclass
 from PIL import Image, ImageChops, features
 
 from .errors import EncodeError
-from .exif import JPEG_EXIF_LIMIT, restored_exif_bytes
 from .fidelity import DETAIL_FLOOR, SCREEN_FLOOR, Fidelity, FidelityReference, Floors
 from .sampling import area_scale
 from .ssim import SSIM_MAX_PIXELS
+from .web_formats import ENCODERS, Encoder, FileMetadata
 
 # The search never goes below 40: under it, JPEG's 8×8 blocks and WebP's smearing show as soon as a
 # phone zooms in, which an SSIM measured at screen size cannot see. Above 95 a JPEG grows fast and
@@ -56,7 +56,6 @@ QUALITY_RANGE = (40, 95)
 _TILE = 256
 # Pictures up to this many pixels are searched directly; larger ones through a mosaic of this size.
 _PROXY_PIXELS = 1_048_576
-_WEBP_MAX_SIDE = 16383
 # Encodes, decodes and scores run on this many threads: the 2 cores of the machine the 2 s target is
 # set for. One more would only let a speculative probe steal time from one that decides.
 _WORKERS = 2
@@ -127,9 +126,9 @@ def encode_for_web(
     download, not what the page loads. When no JPEG quality reaches the floors, the highest allowed
     is kept and its scores say so.
     """
-    unknown = [name for name in formats if name.upper() not in _ENCODERS]
+    unknown = [name for name in formats if name.upper() not in ENCODERS]
     if unknown or not formats:
-        raise ValueError(f"encode_smallest: formats must be a non-empty subset of {tuple(_ENCODERS)}, got {formats!r}")
+        raise ValueError(f"encode_smallest: formats must be a non-empty subset of {tuple(ENCODERS)}, got {formats!r}")
     if "AVIF" in (name.upper() for name in formats) and not features.check("avif"):
         raise ValueError("encode_smallest: this Pillow was built without AVIF (libavif); leave AVIF out of the formats")
     if image.width == 0 or image.height == 0:
@@ -139,7 +138,7 @@ def encode_for_web(
     if image.mode == "RGB" and _exactly_grey(image):
         image = image.convert("L")  # JPEG then stores one channel instead of three; WebP has no grey mode
     floors = Floors(ssim_floor, detail_floor_1to1)
-    metadata = _Metadata(exif, comment, icc_profile, image.size)
+    metadata = FileMetadata(exif, comment, icc_profile, image.size)
     names = [name.upper() for name in formats]
     # JPEG is searched even when not among the formats: it is the download, unless the web file is one.
     searched = names + (["JPEG"] if download and "JPEG" not in names else [])
@@ -158,7 +157,7 @@ def encode_for_web(
             # With a download, JPEG (among the formats or added for it) is searched through even when
             # another format already won: it is compared with nothing.
             beat = None if name == "JPEG" and download else _SmallestPredicted(predictions[:index], max_bytes)
-            outcomes.append(searches.submit(_search_announcing, predictions[index], _ENCODERS[name], image, reference,
+            outcomes.append(searches.submit(_search_announcing, predictions[index], ENCODERS[name], image, reference,
                                             proxy, floors, metadata, beat, workers))
         results = [outcome.result() for outcome in outcomes]
     finally:
@@ -282,12 +281,12 @@ _PREDICTION_SPREAD = 1.25
 
 
 def _best_for_format(
-    encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif],
+    encoder: Encoder,
     image: Image.Image,
     reference: FidelityReference | _PendingReference,
     proxy: _Proxy,
     floors: Floors,
-    metadata: _Metadata,
+    metadata: FileMetadata,
     beat: float | None | Callable[[], float | None] = None,
     workers: ThreadPoolExecutor | None = None,
     announce: Callable[[float | None], None] | None = None,
@@ -394,8 +393,7 @@ def _best_for_format(
     return _Outcome(encoded, failure)
 
 
-def _probe(encoder: type[_Jpeg] | type[_Webp] | type[_WebpOptimised] | type[_Avif], proxy: _Proxy,
-           quality: int) -> tuple[int, Fidelity]:
+def _probe(encoder: Encoder, proxy: _Proxy, quality: int) -> tuple[int, Fidelity]:
     """The proxy encoded at ``quality``: its bytes and its scores."""
     data = encoder.encode(proxy.image, quality)
     return len(data), proxy.reference.score(_decode(data))
@@ -474,118 +472,6 @@ def _decode(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as decoded:
         decoded.load()
         return decoded if decoded.mode in ("RGB", "L") else decoded.convert("RGB")
-
-
-@dataclass
-class _Metadata:
-    exif: bytes
-    comment: str
-    icc_profile: bytes | None
-    size: tuple[int, int]
-
-
-class _Jpeg:
-    name = "JPEG"
-    max_side = 65535
-    where_lowest_passes = None
-
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        """Progressive, Huffman-optimised, 4:2:0. The decoded pixels depend on neither of the first
-        two. The search's probes are Huffman-optimised too, because their bytes predict the file's
-        when a format is pruned and optimising takes 5–25 % off a JPEG (1–4 ms more a 1-megapixel
-        probe); progressive only in the file, where it takes off another 0–6 % for 5–10 ms more a
-        probe. SSIM is luma-only and cannot judge chroma, so subsampling is policy, not searched:
-        4:2:0, as cameras write. A grey ("L") picture is written as one channel."""
-        buffer = io.BytesIO()
-        options: dict = {"quality": quality, "subsampling": "4:2:0", "optimize": True}
-        if metadata is not None:
-            options["progressive"] = True
-            exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size, JPEG_EXIF_LIMIT)
-            if exif:
-                options["exif"] = exif
-            if metadata.comment:
-                options["comment"] = metadata.comment.encode("utf-8")
-            if metadata.icc_profile:
-                options["icc_profile"] = metadata.icc_profile
-        _own_copy(image).save(buffer, "JPEG", **options)
-        return buffer.getvalue()
-
-
-class _WebpOptimised:
-    """Lossy WebP, method 4 (libwebp's default), used where its lowest quality meets the floors: its
-    rate-distortion optimisation makes a smooth picture's file 7–11 % smaller than method 2 at the
-    same quality (on a 4K photo method 6 saved 0.5 % more for 15 % more time)."""
-
-    name = "WEBP"
-    max_side = _WEBP_MAX_SIDE
-    where_lowest_passes = None
-
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        return _webp_bytes(image, quality, metadata, method=4)
-
-
-class _Webp:
-    """Lossy WebP, method 2, unless the picture's lowest quality meets the floors at method 4
-    (``where_lowest_passes``, asked once per search on the proxy). Above the lowest quality it is the
-    picture's grain that sets the quality the floors need, and method 4's rate-distortion optimisation
-    trades away exactly that grain: method 2 keeps it at a lower quality, so on every grainy 4K
-    picture measured its passing file was smaller (by 21–46 %), and its one full-size encode 2–3×
-    faster (0.43–0.57 s against 0.92–1.44 s). BENCHMARKS.md has the table."""
-
-    name = "WEBP"
-    max_side = _WEBP_MAX_SIDE
-    where_lowest_passes = _WebpOptimised
-
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        return _webp_bytes(image, quality, metadata, method=2)
-
-
-def _webp_bytes(image: Image.Image, quality: int, metadata: _Metadata | None, method: int) -> bytes:
-    buffer = io.BytesIO()
-    options: dict = {"quality": quality, "method": method}
-    if metadata is not None:
-        exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size)
-        if exif:
-            options["exif"] = exif
-        if metadata.icc_profile:
-            options["icc_profile"] = metadata.icc_profile
-    (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "WEBP", **options)
-    return buffer.getvalue()
-
-
-class _Avif:
-    name = "AVIF"
-    max_side = 0  # AV1 allows 65536; the settings' long_side stops at 16384
-    where_lowest_passes = None
-
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: _Metadata | None = None) -> bytes:
-        """AVIF (AV1 through libaom, Pillow's default codec), speed 10, 4:2:0.
-
-        On a 4K grainy photo speed 10 was 1.3–1.5× faster than 8 and 4× faster than 6 for a file
-        1–4 % larger at the same 1:1 SSIM (BENCHMARKS.md): the search encodes a dozen candidates."""
-        buffer = io.BytesIO()
-        options: dict = {"quality": quality, "speed": 10, "subsampling": "4:2:0"}
-        if metadata is not None:
-            exif = restored_exif_bytes(metadata.exif, metadata.comment, metadata.size)
-            if exif:
-                options["exif"] = exif
-            if metadata.icc_profile:
-                options["icc_profile"] = metadata.icc_profile
-        (_own_copy(image) if image.mode == "RGB" else image.convert("RGB")).save(buffer, "AVIF", **options)
-        return buffer.getvalue()
-
-
-_ENCODERS = {"JPEG": _Jpeg, "WEBP": _Webp, "AVIF": _Avif}
-
-
-def _own_copy(image: Image.Image) -> Image.Image:
-    """A copy to save from: ``Image.save`` keeps its options on the image object (``encoderinfo``), so
-    two threads saving one image at once would swap qualities. A copy costs about 1 % of an encode."""
-    return image.copy()
 
 
 def _exactly_grey(image: Image.Image) -> bool:

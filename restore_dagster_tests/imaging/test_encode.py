@@ -11,7 +11,9 @@ from PIL import Image, ImageCms
 from restore_dagster.imaging import (
     EncodeError, Floors, decode_stage_file, encode_for_web, encode_png, encode_smallest, fidelity, ssim, write_png_bytes,
 )
-from restore_dagster.imaging.encode import QUALITY_RANGE, _Jpeg, _Webp
+from restore_dagster.imaging import web_formats
+from restore_dagster.imaging.encode import QUALITY_RANGE
+from restore_dagster.imaging.web_formats import Jpeg, Webp
 from restore_dagster.imaging.exif import DATE_TIME_ORIGINAL, EXIF_IFD, IMAGE_DESCRIPTION, ORIENTATION, USER_COMMENT, read_user_comment
 
 from .helpers import fixture_photo, noisy_rgb
@@ -51,7 +53,7 @@ def test_the_result_meets_the_floor_at_the_lowest_quality_that_does(photo, forma
     assert encoded.ssim >= 0.93
     assert QUALITY_RANGE[0] < encoded.quality < QUALITY_RANGE[1], "the floor is chosen to fall inside the range"
     # One quality lower falls short (small pictures are searched directly, so this is exact).
-    encoder = _Jpeg if formats == ("JPEG",) else _Webp
+    encoder = Jpeg if formats == ("JPEG",) else Webp
     assert ssim(photo, decoded(encoder.encode(photo, encoded.quality - 1)).convert("RGB")) < 0.93
 
 
@@ -193,14 +195,14 @@ def test_a_format_predicted_far_larger_than_the_best_is_dropped_before_full_size
     large = noisy_rgb((1400, 900), seed=5)  # above the proxy threshold
     reference = FidelityReference(large)
     proxy = encode_module._proxy(large, reference.screen_scale)
-    metadata = encode_module._Metadata(b"", "", None, large.size)
+    metadata = web_formats.FileMetadata(b"", "", None, large.size)
     sizes = []
-    original = _Webp.encode
-    monkeypatch.setattr(_Webp, "encode", staticmethod(lambda image, quality, meta=None: sizes.append(image.size) or original(image, quality, meta)))
+    original = Webp.encode
+    monkeypatch.setattr(Webp, "encode", staticmethod(lambda image, quality, meta=None: sizes.append(image.size) or original(image, quality, meta)))
 
-    pruned = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=1)
+    pruned = encode_module._best_for_format(Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=1)
     assert pruned.pruned and "bytes predicted" in pruned.failure
     assert large.size not in sizes, "no full-size encode for a format that cannot win"
 
-    kept = encode_module._best_for_format(_Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=10**9)
+    kept = encode_module._best_for_format(Webp, large, reference, proxy, Floors(0.9, 0.9), metadata, beat=10**9)
     assert not kept.pruned and kept.encoded.format == "WEBP" and large.size in sizes

@@ -11,7 +11,9 @@ from PIL import Image
 
 from restore_dagster.imaging import Floors, encode_smallest
 from restore_dagster.imaging import encode as encode_module
-from restore_dagster.imaging.encode import _lowest_passing, _Webp, _WebpOptimised
+from restore_dagster.imaging import web_formats
+from restore_dagster.imaging.encode import _lowest_passing
+from restore_dagster.imaging.web_formats import Webp, WebpOptimised
 from restore_dagster.imaging.fidelity import Fidelity, FidelityReference
 from restore_dagster.imaging.sampling import area_scale
 from restore_dagster.imaging.ssim import SSIM_MAX_PIXELS
@@ -37,8 +39,8 @@ def test_the_proxy_scores_a_smooth_pictures_detail_as_the_whole_picture_scores_i
     scale = area_scale(upscaled.size, SSIM_MAX_PIXELS)
     proxy = encode_module._proxy(upscaled, scale)
     assert proxy.image is not upscaled, "the picture must be searched through a mosaic"
-    whole = FidelityReference(upscaled).score(decoded(_WebpOptimised.encode(upscaled, 40))).detail
-    tiles = decoded(_WebpOptimised.encode(proxy.image, 40))
+    whole = FidelityReference(upscaled).score(decoded(WebpOptimised.encode(upscaled, 40))).detail
+    tiles = decoded(WebpOptimised.encode(proxy.image, 40))
 
     with_seams = FidelityReference(proxy.image, scale).score(tiles).detail
     assert whole - with_seams > 0.05, "the picture must show the seams' bias: WebP's loop filter smooths them"
@@ -47,14 +49,14 @@ def test_the_proxy_scores_a_smooth_pictures_detail_as_the_whole_picture_scores_i
 
 def full_size_methods(monkeypatch) -> list[int]:
     methods: list[int] = []
-    original = encode_module._webp_bytes
+    original = web_formats.webp_bytes
 
     def spy(image, quality, metadata, method):
         if metadata is not None:  # the full-size encodes (the proxy's probes carry no metadata)
             methods.append(method)
         return original(image, quality, metadata, method)
 
-    monkeypatch.setattr(encode_module, "_webp_bytes", spy)
+    monkeypatch.setattr(web_formats, "webp_bytes", spy)
     return methods
 
 
@@ -62,7 +64,7 @@ def test_a_smooth_picture_whose_lowest_quality_passes_gets_webps_method_4(upscal
     methods = full_size_methods(monkeypatch)
     encoded = encode_smallest(upscaled, formats=("WEBP",))
     assert encoded.quality == 40 and set(methods) == {4}
-    assert encoded.data == encode_module._webp_bytes(upscaled, 40, encode_module._Metadata(b"", "", None, upscaled.size), 4)
+    assert encoded.data == web_formats.webp_bytes(upscaled, 40, web_formats.FileMetadata(b"", "", None, upscaled.size), 4)
 
 
 def test_a_grainy_picture_gets_webps_method_2_and_a_smaller_file_than_method_4(upscaled, monkeypatch):
@@ -71,8 +73,8 @@ def test_a_grainy_picture_gets_webps_method_2_and_a_smaller_file_than_method_4(u
     encoded = encode_smallest(grainy, formats=("WEBP",))
     assert encoded.quality > 40 and set(methods) == {2}
 
-    monkeypatch.setattr(_Webp, "where_lowest_passes", None)
-    monkeypatch.setattr(_Webp, "encode", staticmethod(_WebpOptimised.encode))
+    monkeypatch.setattr(Webp, "where_lowest_passes", None)
+    monkeypatch.setattr(Webp, "encode", staticmethod(WebpOptimised.encode))
     method_4 = encode_smallest(grainy, formats=("WEBP",))
     assert method_4.detail_1to1 >= 0.90 and encoded.detail_1to1 >= 0.90
     assert len(encoded.data) < len(method_4.data), "method 2 keeps the grain at a lower quality"

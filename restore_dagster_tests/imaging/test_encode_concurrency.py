@@ -16,7 +16,9 @@ from PIL import Image
 
 from restore_dagster.imaging import Floors, encode_for_web, fidelity
 from restore_dagster.imaging import encode as encode_module
-from restore_dagster.imaging.encode import QUALITY_RANGE, _Jpeg, _lowest_passing, _Webp
+from restore_dagster.imaging import web_formats
+from restore_dagster.imaging.encode import QUALITY_RANGE, _lowest_passing
+from restore_dagster.imaging.web_formats import Jpeg, Webp
 from restore_dagster.imaging.fidelity import Fidelity, FidelityReference
 
 from .helpers import noisy_rgb
@@ -107,7 +109,7 @@ def test_with_scores_that_rise_with_quality_each_step_starts_the_next_ones_probe
 def test_an_encoder_leaves_the_image_it_encodes_untouched():
     """Image.save keeps its options on the image object: two threads saving one image would swap qualities."""
     image = noisy_rgb((64, 48))
-    for encoder in (_Jpeg, _Webp):
+    for encoder in (Jpeg, Webp):
         encoder.encode(image, 50)
         assert not hasattr(image, "encoderinfo"), f"{encoder.name} saved the shared image itself"
 
@@ -115,12 +117,12 @@ def test_an_encoder_leaves_the_image_it_encodes_untouched():
 def test_one_image_encoded_from_many_threads_at_once_gets_each_threads_quality():
     image = noisy_rgb((256, 256), seed=4)
     qualities = list(range(40, 96, 5))
-    alone = {q: _Webp.encode(image, q) for q in qualities}
+    alone = {q: Webp.encode(image, q) for q in qualities}
     barrier = threading.Barrier(4)
 
     def encode(quality: int) -> bytes:
         barrier.wait()
-        return _Webp.encode(image, quality)
+        return Webp.encode(image, quality)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for start in range(0, len(qualities) - 3, 4):
@@ -132,10 +134,10 @@ def test_the_search_on_workers_finds_what_the_sequential_search_finds():
     large = noisy_rgb((1400, 900), seed=5)  # above the proxy threshold
     reference = FidelityReference(large)
     proxy = encode_module._proxy(large, reference.screen_scale)
-    metadata = encode_module._Metadata(b"", "", None, large.size)
+    metadata = web_formats.FileMetadata(b"", "", None, large.size)
     floors = Floors(0.95, 0.9)
     with ThreadPoolExecutor(max_workers=2) as workers:
-        for encoder in (_Jpeg, _Webp):
+        for encoder in (Jpeg, Webp):
             sequential = encode_module._best_for_format(encoder, large, reference, proxy, floors, metadata)
             concurrent = encode_module._best_for_format(encoder, large, reference, proxy, floors, metadata, workers=workers)
             assert (concurrent.encoded.quality, concurrent.encoded.data) == (sequential.encoded.quality, sequential.encoded.data)
@@ -149,7 +151,7 @@ def test_webps_full_size_encode_waits_for_the_jpegs_prediction_not_its_full_size
     large = noisy_rgb((1400, 900), seed=5)
     webp_full_size = threading.Event()
     bars: list[float | None] = []
-    original_jpeg, original_webp = _Jpeg.encode, _Webp.encode
+    original_jpeg, original_webp = Jpeg.encode, Webp.encode
     original_bar = encode_module._SmallestPredicted.__call__
 
     def jpeg(image, quality, metadata=None):
@@ -166,9 +168,9 @@ def test_webps_full_size_encode_waits_for_the_jpegs_prediction_not_its_full_size
         bars.append(original_bar(self))
         return bars[-1]
 
-    monkeypatch.setattr(_Jpeg, "encode", staticmethod(jpeg))
-    monkeypatch.setattr(_Webp, "encode", staticmethod(webp))
-    monkeypatch.setattr(_Webp, "where_lowest_passes", None)
+    monkeypatch.setattr(Jpeg, "encode", staticmethod(jpeg))
+    monkeypatch.setattr(Webp, "encode", staticmethod(webp))
+    monkeypatch.setattr(Webp, "where_lowest_passes", None)
     monkeypatch.setattr(encode_module._SmallestPredicted, "__call__", bar)
     monkeypatch.setattr(encode_module, "_PRUNE_MARGIN", 10.0**9)  # WebP is searched through whatever its size
     both = encode_for_web(large, ssim_floor=0.95, detail_floor_1to1=0.9, formats=("JPEG", "WEBP"))
@@ -191,6 +193,6 @@ def test_an_error_on_a_worker_reaches_the_caller(monkeypatch):
     def broken(image, quality, metadata=None):
         raise OSError("encoder exploded")
 
-    monkeypatch.setattr(_Webp, "encode", staticmethod(broken))
+    monkeypatch.setattr(Webp, "encode", staticmethod(broken))
     with pytest.raises(OSError, match="encoder exploded"):
         encode_for_web(noisy_rgb((1400, 900), seed=5), ssim_floor=0.9, formats=("JPEG", "WEBP"))

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from restore_dagster.imaging import encode_smallest, fidelity
-from restore_dagster.imaging.encode import _WebpOptimised
+from restore_dagster.imaging.web_formats import WebpOptimised
 
 from .helpers import grain_kept, grainy_4k_scan
 
@@ -35,7 +35,7 @@ def scan() -> Image.Image:
 def test_the_blotchy_webp_passes_on_screen_but_fails_the_detail_floor(scan):
     """The encoding the screen floor accepted: WebP q55 (method 4, libwebp's default and the project's
     until then) reaches SSIM 0.97 on a screen with most of the grain gone."""
-    blotchy = decoded(_WebpOptimised.encode(scan, 55))
+    blotchy = decoded(WebpOptimised.encode(scan, 55))
 
     score = fidelity(scan, blotchy)
     assert grain_kept(scan, blotchy) < 0.5, "the test picture must show the defect"
