@@ -65,14 +65,15 @@ class WebpOptimised:
 
     name = "WEBP"
     max_side = WEBP_MAX_SIDE
-    where_lowest_passes = None
+    where_lowest_passes: type[WebpOptimised] | None = None
+    method = 4
 
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: FileMetadata | None = None) -> bytes:
-        return webp_bytes(image, quality, metadata, method=4)
+    @classmethod
+    def encode(cls, image: Image.Image, quality: int, metadata: FileMetadata | None = None) -> bytes:
+        return webp_bytes(image, quality, metadata, cls.method)
 
 
-class Webp:
+class Webp(WebpOptimised):
     """Lossy WebP, method 2, unless the picture's lowest quality meets the floors at method 4
     (``where_lowest_passes``, asked once per search on the proxy). Above the lowest quality it is the
     picture's grain that sets the quality the floors need, and method 4's rate-distortion optimisation
@@ -80,13 +81,8 @@ class Webp:
     picture measured its passing file was smaller (by 21–46 %), and its one full-size encode 2–3×
     faster (0.43–0.57 s against 0.92–1.44 s). BENCHMARKS.md has the table."""
 
-    name = "WEBP"
-    max_side = WEBP_MAX_SIDE
     where_lowest_passes = WebpOptimised
-
-    @staticmethod
-    def encode(image: Image.Image, quality: int, metadata: FileMetadata | None = None) -> bytes:
-        return webp_bytes(image, quality, metadata, method=2)
+    method = 2
 
 
 def webp_bytes(image: Image.Image, quality: int, metadata: FileMetadata | None, method: int) -> bytes:
