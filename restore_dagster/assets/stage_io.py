@@ -112,7 +112,13 @@ STAGE_IMAGES = StageImages.from_env()
 def encode_stage_image(path: Path, image: Image.Image) -> bytes:
     """``image`` in the lossless format ``path``'s extension names: uncompressed TIFF for ``.tif``
     (the 4K stages: 0.04 s to encode and 0.05 s to decode at 4K against PNG's 1.7 s and 0.35 s, for
-    twice the bytes; bench/bench_stage_files.py), else PNG (zlib level 1)."""
+    twice the bytes; bench/bench_stage_files.py), else PNG (zlib level 1).
+
+    Saved from a copy: a :class:`StageWriter` encodes on its own thread while the stage goes on
+    with the same image object (its preview, for one), and ``Image.save`` keeps each save's options
+    on the object (``encoderinfo``, ``encoderconfig``), so a PNG and a JPEG saved from one object at
+    once swapped them (Pillow's "function takes at most 6 arguments (16 given)", a photo failed)."""
+    image = image.copy()
     if Path(path).suffix == ".tif":
         buffer = io.BytesIO()
         image.save(buffer, "TIFF", compression="raw")

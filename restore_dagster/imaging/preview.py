@@ -57,7 +57,9 @@ def _fitting_uri(image: Image.Image, max_side: int, max_bytes: int) -> str:
     image = _rgb(image)
     side = max_side
     while True:
-        thumbnail = image.resize(fit_within(image.size, side), Image.Resampling.LANCZOS, reducing_gap=3.0) if max(image.size) > side else image
+        # A picture already small enough is saved from a copy: the caller's object may be being saved
+        # on another thread (a stage file), and Image.save keeps its options on the object.
+        thumbnail = image.resize(fit_within(image.size, side), Image.Resampling.LANCZOS, reducing_gap=3.0) if max(image.size) > side else image.copy()
         for quality in _QUALITIES:
             uri = _PREFIX + base64.b64encode(_jpeg(thumbnail, quality)).decode("ascii")
             if len(uri) <= max_bytes:

@@ -147,3 +147,24 @@ def test_stage_files_from_before_are_read_and_replaced(layout, resources, instan
     drain(instance, resources)
     assert read_record(layout, "upscaled", "al/x").file == tif
     assert not Path(png).exists()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_neither_a_stage_file_nor_a_preview_is_saved_from_the_callers_image_object(tmp_path, monkeypatch, suffix):
+    """The writer's thread and the stage's preview may save one image at once, and Image.save keeps
+    its options on the object: a PNG and a JPEG saved from one object swapped them (a celery run's
+    photo failed with "function takes at most 6 arguments (16 given)"). Each saves from its own copy."""
+    from restore_dagster.imaging import preview_data_uri
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8), "RGB")
+    saved_from: list[int] = []
+    original = Image.Image.save
+
+    def save(self, *args, **kwargs):
+        saved_from.append(id(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    write_stage_image(tmp_path / f"photo{suffix}", image, StageImages(10_000_000))
+    preview_data_uri(image)  # small enough to need no resize
+    assert saved_from and id(image) not in saved_from
