@@ -321,7 +321,7 @@ def _best_for_format(
     probes: dict[int, Future[tuple[int, Fidelity]]] = {}
     full: dict[int, tuple[bytes, Fidelity]] = {}
 
-    def run(probe_encoder: type, quality: int) -> Future[tuple[int, Fidelity]]:
+    def run(probe_encoder: Encoder, quality: int) -> Future[tuple[int, Fidelity]]:
         if workers is not None:
             return workers.submit(_probe, probe_encoder, proxy, quality)
         done: Future[tuple[int, Fidelity]] = Future()
